@@ -1,0 +1,227 @@
+"""Every proxy: conformance on a tiny network, and a hand-computed or definitional check."""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+
+from zcbench.benchmarks.tasks import CONF_DIR
+from zcbench.errors import UnknownNameError
+from zcbench.proxies import PROXIES, Probe, score_network
+from zcbench.proxies.base import Needs
+
+from conftest import tiny_cnn
+
+ALL = PROXIES.names()
+
+
+def _state(net: nn.Module) -> dict:
+    return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_conformance_tiny_cnn(name, tiny_batch):
+    """Finite, deterministic, documented, and leaves the scored network untouched."""
+    x, y = tiny_batch
+    torch.manual_seed(0)
+    net = tiny_cnn()
+    before = _state(net)
+    first = score_network(net, x, y, [name])[name]
+    second = score_network(net, x, y, [name])[name]
+    assert first.ok, first.error
+    assert math.isfinite(first.score)
+    assert first.score == second.score
+    assert first.seconds >= 0
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before), "proxy changed the network"
+    assert all(p.grad is None for p in net.parameters()), "proxy left gradients on the network"
+    assert net.training
+    proxy = PROXIES.get(name)
+    assert proxy.orientation and proxy.fn.__doc__
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_proxy_has_a_config(name):
+    cfg = OmegaConf.load(CONF_DIR / "proxy" / f"{name}.yaml")
+    assert cfg is not None
+    defaults = OmegaConf.load(CONF_DIR / "proxy" / "all.yaml").defaults
+    assert name in list(defaults)
+
+
+def test_all_config_lists_only_registered_proxies():
+    listed = list(OmegaConf.load(CONF_DIR / "proxy" / "all.yaml").defaults)
+    assert sorted(listed) == sorted(ALL)
+
+
+def test_unknown_proxy_lists_valid_names():
+    with pytest.raises(UnknownNameError, match="valid proxys: .*nwot.*synflow"):
+        PROXIES.get("nwto")
+
+
+def test_failures_are_recorded_not_raised(tiny_batch):
+    x, y = tiny_batch
+    net = nn.Sequential(nn.Flatten(), nn.Linear(192, 10))  # no ReLU: nwot/swap cannot be computed
+    res = score_network(net, x, y, ["nwot", "params"])
+    assert not res["nwot"].ok and "no ReLU" in res["nwot"].error and math.isnan(res["nwot"].score)
+    assert res["params"].ok
+
+
+def test_shared_passes_run_once(tiny_batch):
+    """nwot, swap, grad_norm and snip together cost one forward and one backward."""
+    x, y = tiny_batch
+    net = tiny_cnn()
+    calls = []
+    probe_names = ["nwot", "swap", "grad_norm", "snip"]
+    orig_deepcopy = copy.deepcopy
+
+    def counting(module, *a, **k):
+        clone = orig_deepcopy(module, *a, **k)
+        if isinstance(clone, nn.Sequential):
+            clone[0].register_forward_hook(lambda *_: calls.append(1))
+        return clone
+
+    copy.deepcopy, saved = counting, copy.deepcopy
+    try:
+        res = score_network(net, x, y, probe_names)
+    finally:
+        copy.deepcopy = saved
+    assert all(r.ok for r in res.values())
+    assert len(calls) == 1
+
+
+# ------------------------------------------------------------- hand checks
+def test_params_counts_every_parameter():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = torch.zeros(4, 3)
+    assert score_network(net, x, None, ["params"])["params"].score == 3 * 4 + 4 + 4 * 2 + 2
+
+
+def test_flops_conv_and_pool_by_hand():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.AvgPool2d(2))
+    x = torch.zeros(5, 3, 8, 8)
+    conv = 2 * 3 * 8 * 9 * 8 * 8          # 2 FLOPs per multiply-add, batch 1
+    pool = 8 * 4 * 4 * 4                  # one per window element per output
+    assert score_network(net, x, None, ["flops"])["flops"].score == conv + pool
+
+
+def _linear_case():
+    torch.manual_seed(3)
+    net = nn.Linear(3, 2, bias=False)
+    x = torch.randn(8, 3)
+    y = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1])
+    w = net.weight.detach().numpy().astype(np.float64)
+    return net, x, y, w
+
+
+def _ce_grad(w, x, y):
+    """dL/dW of mean cross-entropy of a bias-free linear classifier."""
+    logits = x @ w.T
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    return p.T @ x / len(y)
+
+
+def test_grad_norm_and_snip_by_hand():
+    net, x, y, w = _linear_case()
+    g = _ce_grad(w, x.numpy().astype(np.float64), y.numpy())
+    res = score_network(net, x, y, ["grad_norm", "snip"])
+    assert res["grad_norm"].score == pytest.approx(np.linalg.norm(g), rel=1e-5)
+    assert res["snip"].score == pytest.approx(np.abs(g * w).sum(), rel=1e-5)
+
+
+def test_zico_by_hand():
+    net, x, y, w = _linear_case()
+    xs, ys = x.numpy().astype(np.float64), y.numpy()
+    g = np.stack([_ce_grad(w, xs[:4], ys[:4]).ravel(), _ce_grad(w, xs[4:], ys[4:]).ravel()])
+    std, mean_abs = g.std(0), np.abs(g).mean(0)
+    expected = math.log((mean_abs[std > 0] / std[std > 0]).sum())
+    assert score_network(net, x, y, ["zico"])["zico"].score == pytest.approx(expected, rel=1e-4)
+
+
+def test_synflow_by_hand_and_bn_bypassed():
+    torch.manual_seed(1)
+    a, b = nn.Linear(3, 4, bias=False), nn.Linear(4, 2, bias=False)
+    net = nn.Sequential(a, nn.ReLU(), b)
+    w1 = a.weight.detach().double().abs().numpy()
+    w2 = b.weight.detach().double().abs().numpy()
+    # R = 1^T |W2| |W1| 1  ->  dR/dW1[i, j] = sum_k |W2|[k, i];  dR/dW2[k, i] = (|W1| 1)_i
+    expected = (w1 * w2.sum(0)[:, None]).sum() + (w2 * w1.sum(1)[None, :]).sum()
+    x = torch.randn(6, 3)
+    got = score_network(net, x, None, ["synflow"], {"synflow": {"log": False}})["synflow"].score
+    assert got == pytest.approx(expected, rel=1e-12)
+    with_bn = nn.Sequential(a, nn.BatchNorm1d(4), nn.ReLU(), b)
+    assert score_network(with_bn, x, None, ["synflow"], {"synflow": {"log": False}})["synflow"].score \
+        == pytest.approx(expected, rel=1e-12)
+    logged = score_network(net, x, None, ["synflow"])["synflow"].score
+    assert logged == pytest.approx(math.log(expected), rel=1e-12)
+
+
+def _sign_case():
+    """Inputs whose signs are the activation codes of a Flatten -> ReLU network."""
+    codes = np.array([[1, 0, 1, 1, 0],
+                      [1, 0, 1, 0, 0],
+                      [0, 1, 1, 1, 0],
+                      [1, 0, 1, 1, 1]], dtype=bool)
+    x = torch.tensor(np.where(codes, 1.0, -1.0), dtype=torch.float32)
+    return nn.Sequential(nn.ReLU()), x, codes
+
+
+def test_nwot_by_hand():
+    net, x, c = _sign_case()
+    c = c.astype(float)
+    kernel = c @ c.T + (1 - c) @ (1 - c).T
+    expected = np.linalg.slogdet(kernel)[1]
+    assert score_network(net, x, None, ["nwot"])["nwot"].score == pytest.approx(expected, rel=1e-10)
+
+
+def test_nwot_reads_gelu_units_as_active_when_input_positive():
+    _, x, c = _sign_case()
+    relu = score_network(nn.Sequential(nn.ReLU()), x, None, ["nwot"])["nwot"].score
+    gelu = score_network(nn.Sequential(nn.GELU()), x, None, ["nwot"])["nwot"].score
+    assert relu == gelu
+
+
+def test_swap_counts_distinct_unit_patterns():
+    # unit (column) patterns: 1101, 0010, 1111, 1101, 0001 -> 4 distinct
+    codes = np.array([[1, 0, 1, 1, 0],
+                      [1, 0, 1, 1, 0],
+                      [0, 1, 1, 0, 0],
+                      [1, 0, 1, 1, 1]], dtype=bool)
+    x = torch.tensor(np.where(codes, 0.5, -2.0), dtype=torch.float32)
+    assert score_network(nn.Sequential(nn.ReLU()), x, None, ["swap"])["swap"].score == 4
+
+
+def test_swap_counts_across_layers_and_wide_batches():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 50), nn.ReLU(), nn.Linear(50, 40), nn.ReLU())
+    x = torch.randn(70, 6)  # more than 64 samples: patterns span several bytes
+    codes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: codes.append((i[0] > 0).numpy()))
+             for m in net if isinstance(m, nn.ReLU)]
+    net(x)
+    for h in hooks:
+        h.remove()
+    expected = len({tuple(col) for layer in codes for col in layer.T})
+    assert score_network(net, x, None, ["swap"])["swap"].score == expected
+
+
+def test_needs_rejects_unknown_pass():
+    with pytest.raises(ValueError, match="unknown probe passes"):
+        Needs(passes=frozenset({"hessian"}))
+
+
+def test_probe_keeps_network_mode_and_buffers(tiny_batch):
+    x, y = tiny_batch
+    net = tiny_cnn().eval()
+    before = _state(net)
+    probe = Probe(net, x, y)
+    probe.gradients()
+    probe.split_gradients(2)
+    assert not net.training
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())

@@ -1,0 +1,52 @@
+"""How well a proxy ranks architectures: rank correlations and top-k precision."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def top_fraction_precision(score: np.ndarray, accuracy: np.ndarray, fraction: float = 0.1) -> float:
+    """Share of the top `fraction` of archs by score that are also in the top `fraction` by accuracy."""
+    k = max(1, int(round(fraction * len(score))))
+    by_score = set(np.argsort(-score, kind="stable")[:k])
+    by_acc = set(np.argsort(-accuracy, kind="stable")[:k])
+    return len(by_score & by_acc) / k
+
+
+def rank_metrics(score, accuracy) -> dict[str, float]:
+    """Spearman, Kendall (tau-b), Pearson and top-10% precision of score vs accuracy."""
+    score = np.asarray(score, dtype=float)
+    accuracy = np.asarray(accuracy, dtype=float)
+    n = len(score)
+    if n < 3 or np.ptp(score) == 0 or np.ptp(accuracy) == 0:
+        nan = math.nan
+        return {"spearman": nan, "kendall": nan, "pearson": nan, "top10_precision": nan, "n_archs": n}
+    return {
+        "spearman": float(stats.spearmanr(score, accuracy).statistic),
+        "kendall": float(stats.kendalltau(score, accuracy).statistic),
+        "pearson": float(stats.pearsonr(score, accuracy).statistic),
+        "top10_precision": top_fraction_precision(score, accuracy, 0.1),
+        "n_archs": n,
+    }
+
+
+def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, proxy, seed, settings): rank metrics over archs with a score and ground truth.
+
+    `frame` is a load_scores()-style table. Failed scores are left out of the
+    correlation and counted in `n_failed`; archs without ground truth are left out.
+    """
+    rows = []
+    for (task, proxy, seed, settings), g in frame.groupby(["task", "proxy", "seed", "settings"], sort=True):
+        failed = g["error"].astype(bool)
+        usable = g[~failed & g["accuracy"].notna()]
+        metrics = rank_metrics(usable["score"], usable["accuracy"])
+        rows.append({"task": task, "proxy": proxy, "seed": seed, **metrics,
+                     "n_failed": int(failed.sum()),
+                     "mean_seconds": float(g["seconds"].mean()), "settings": settings})
+    columns = ["task", "proxy", "seed", "spearman", "kendall", "pearson", "top10_precision",
+               "n_archs", "n_failed", "mean_seconds", "settings"]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,78 @@
+"""Tasks: which space, which images, which head and loss, which ground truth.
+
+A task is defined by its config, conf/task/<name>.yaml, so the Hydra CLI and
+the Python API read the same definition. `load_task(name)` reads that file
+without Hydra; the CLI builds a Task from the composed config.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from ..errors import UnknownNameError, ZcbenchError
+from ..spaces import get_space
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark task.
+
+    truth: reader name and its options (see benchmarks.readers), plus
+        `metric` (what the number is) and `higher_is_better`; accuracies are
+        oriented so that higher = better before any correlation.
+    """
+
+    name: str
+    space: str
+    dataset: str
+    num_classes: int
+    batch_size: int = 64
+    image_size: int | None = None
+    loss: str = "cross_entropy"
+    truth: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> "Task":
+        data = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
+        known = set(cls.__dataclass_fields__)
+        extra = set(data) - known
+        if extra:
+            raise ZcbenchError(f"task config {data.get('name')!r} has unknown keys {sorted(extra)}; "
+                               f"valid keys: {sorted(known)}")
+        get_space(data["space"])  # fail early on a typo
+        return cls(**data)
+
+
+def task_names() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml"))
+
+
+def load_task(name: str) -> Task:
+    """The task defined by conf/task/<name>.yaml."""
+    path = CONF_DIR / "task" / f"{name}.yaml"
+    if not path.exists():
+        raise UnknownNameError("task", name, task_names())
+    return Task.from_config(OmegaConf.load(path))
+
+
+def ground_truth(task: Task, data_root: str | Path) -> pd.DataFrame:
+    """Columns arch (canonical string), accuracy (higher = better), plus ref_* scores from the file."""
+    from .readers import read_ground_truth
+
+    options = {k: v for k, v in task.truth.items() if k not in ("reader", "metric", "higher_is_better")}
+    frame = read_ground_truth(task.truth["reader"], Path(data_root), **options)
+    space = get_space(task.space)
+    frame.insert(0, "arch", [space.from_benchmark_key(k) for k in frame["key"]])
+    if not task.truth.get("higher_is_better", True):
+        frame["accuracy"] = -frame["accuracy"]
+    if frame["arch"].duplicated().any():
+        dup = frame.loc[frame["arch"].duplicated(), "arch"].iloc[0]
+        raise ZcbenchError(f"ground truth of {task.name} lists architecture {dup} twice")
+    return frame.drop(columns=["key"]).reset_index(drop=True)

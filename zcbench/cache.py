@@ -1,0 +1,253 @@
+"""HDF5 store of proxy scores: resumable, crash-safe, mergeable across shards.
+
+Layout of a score file (format "zcbench-scores", version 1):
+
+    /            attrs: format, format_version
+    /scores/     one 1-D dataset per column of SCORE_COLUMNS (a tidy table)
+    /truth/      task, arch, accuracy: the ground truth joined for those archs
+
+A row's key is (task, proxy, arch, seed, settings). `settings` spells out
+everything else that changes a score (batch size, input images, resolution,
+proxy options); `proxy_version` is the version of the proxy code that computed
+it, and a row whose version differs from the registered proxy is recomputed.
+
+Crash safety: new rows go first to an append-only journal next to the file
+(`<file>.journal`, one JSON line per row, flushed and fsynced per network).
+Checkpoints fold the journal into a new HDF5 file written beside the old one
+and moved over it atomically, so the HDF5 file is always complete and a kill
+at any moment loses at most the row being written. Opening a cache replays a
+leftover journal. Several processes must not share one file: shards write
+their own files and `merge()` combines them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .errors import CacheError
+
+FORMAT, FORMAT_VERSION = "zcbench-scores", 1
+KEY = ["task", "proxy", "arch", "seed", "settings"]
+SCORE_COLUMNS = KEY + ["score", "seconds", "error", "proxy_version"]
+TRUTH_COLUMNS = ["task", "arch", "accuracy"]
+_STRING = {"task", "proxy", "arch", "settings", "error", "proxy_version"}
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c in _STRING else
+                                      ("int64" if c == "seed" else "float64")) for c in columns})
+
+
+def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    frame = frame[columns].copy()
+    for c in columns:
+        if c in _STRING:
+            frame[c] = frame[c].fillna("").astype(str).astype(object)
+        elif c == "seed":
+            frame[c] = frame[c].astype("int64")
+        else:
+            frame[c] = frame[c].astype("float64")
+    return frame.reset_index(drop=True)
+
+
+def read_h5(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read (scores, truth) tables from a zcbench score file; CacheError if it is not one."""
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise CacheError(f"{path} is not a readable HDF5 file ({err}); it may be corrupt. "
+                         "zcbench will not overwrite it: move it away, or choose another out_dir") from None
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise CacheError(f"{path} is an HDF5 file but not a zcbench score cache "
+                             f"(format attribute {f.attrs.get('format')!r}, expected {FORMAT!r}); "
+                             "zcbench will not overwrite it: choose another out_dir")
+        version = int(f.attrs.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            raise CacheError(f"{path} has cache format version {version}; this zcbench reads "
+                             f"version {FORMAT_VERSION}")
+        tables = []
+        for group, columns in (("scores", SCORE_COLUMNS), ("truth", TRUTH_COLUMNS)):
+            try:
+                data = {c: f[group][c][()] for c in columns}
+            except KeyError as err:
+                raise CacheError(f"{path} is missing {group}/{err.args[0]}: the file is damaged") from None
+            for c in columns:
+                if c in _STRING:
+                    data[c] = [v.decode() if isinstance(v, bytes) else str(v) for v in data[c]]
+            tables.append(_typed(pd.DataFrame(data), columns) if len(data[columns[0]]) else _empty(columns))
+    return tables[0], tables[1]
+
+
+def write_h5(path: str | Path, scores: pd.DataFrame, truth: pd.DataFrame) -> None:
+    """Write both tables to `path` atomically (temporary file, fsync, rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    string = h5py.string_dtype("utf-8")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"], f.attrs["format_version"] = FORMAT, FORMAT_VERSION
+        for group, frame, columns in (("scores", scores, SCORE_COLUMNS), ("truth", truth, TRUTH_COLUMNS)):
+            g = f.create_group(group)
+            for c in columns:
+                values = frame[c].to_numpy()
+                if c in _STRING:
+                    g.create_dataset(c, data=np.asarray(values, dtype=object), dtype=string)
+                else:
+                    g.create_dataset(c, data=values.astype("int64" if c == "seed" else "float64"))
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _combine(old: pd.DataFrame, new: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Rows of both; for a key present twice the newer row wins."""
+    if new.empty:
+        return old
+    if old.empty:
+        return new.drop_duplicates(key, keep="last").reset_index(drop=True)
+    both = pd.concat([old, new], ignore_index=True)
+    return both.drop_duplicates(key, keep="last").reset_index(drop=True)
+
+
+class ScoreCache:
+    """Scores of one output file, with a crash-safe journal for rows not yet checkpointed."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.journal = self.path.with_name(self.path.name + ".journal")
+        if self.path.exists():
+            self.scores, self.truth = read_h5(self.path)
+        else:
+            self.scores, self.truth = _empty(SCORE_COLUMNS), _empty(TRUTH_COLUMNS)
+        self._pending: list[dict] = []
+        self._replay_journal()
+        self._index = self._build_index()
+
+    # -------------------------------------------------------------- look-ups
+    def _build_index(self) -> dict[tuple, tuple[str, str]]:
+        return {tuple(r[:5]): (r[5], r[6]) for r in
+                self.scores[KEY + ["proxy_version", "error"]].itertuples(index=False, name=None)}
+
+    def has(self, task: str, proxy: str, arch: str, seed: int, settings: str, version: str,
+            retry_failed: bool = False) -> bool:
+        """True if this key was computed by proxy code of this version (and, with
+        retry_failed, did not fail)."""
+        hit = self._index.get((task, proxy, arch, int(seed), settings))
+        return hit is not None and hit[0] == version and not (retry_failed and hit[1])
+
+    # -------------------------------------------------------------- writes
+    def add(self, rows: Iterable[Mapping]) -> None:
+        """Append rows durably (journal, fsync) before returning."""
+        rows = [self._row(r) for r in rows]
+        if not rows:
+            return
+        with open(self.journal, "a", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps(r, allow_nan=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._pending.extend(rows)
+        for r in rows:
+            self._index[tuple(r[k] for k in KEY)] = (r["proxy_version"], r["error"])
+
+    def set_truth(self, truth: pd.DataFrame) -> None:
+        """Record ground truth (task, arch, accuracy) for archs in this file."""
+        self.truth = _combine(self.truth, _typed(truth, TRUTH_COLUMNS), ["task", "arch"])
+
+    def checkpoint(self) -> None:
+        """Fold journal rows into the HDF5 file (atomic replace), then drop the journal."""
+        if self._pending:
+            self.scores = _combine(self.scores, _typed(pd.DataFrame(self._pending), SCORE_COLUMNS), KEY)
+            self._pending = []
+        write_h5(self.path, self.scores, self.truth)
+        if self.journal.exists():
+            self.journal.unlink()
+
+    def frame(self) -> pd.DataFrame:
+        """All scores, checkpointed and pending."""
+        if self._pending:
+            return _combine(self.scores, _typed(pd.DataFrame(self._pending), SCORE_COLUMNS), KEY)
+        return self.scores
+
+    # -------------------------------------------------------------- internals
+    @staticmethod
+    def _row(r: Mapping) -> dict:
+        missing = [c for c in SCORE_COLUMNS if c not in r]
+        if missing:
+            raise ValueError(f"score row lacks columns {missing}")
+        row = {c: r[c] for c in SCORE_COLUMNS}
+        row["seed"] = int(row["seed"])
+        row["score"] = float(row["score"])
+        row["seconds"] = float(row["seconds"])
+        if not row["error"] and not math.isfinite(row["score"]):
+            row["error"] = f"non-finite score ({row['score']})"
+        return row
+
+    def _replay_journal(self) -> None:
+        if not self.journal.exists():
+            return
+        lines = self.journal.read_text(encoding="utf-8").splitlines()
+        rows = []
+        for i, line in enumerate(lines):
+            try:
+                rows.append(self._row(json.loads(line)))
+            except (json.JSONDecodeError, ValueError, TypeError) as err:
+                if i == len(lines) - 1:  # a row cut short by a kill: it was never complete
+                    break
+                raise CacheError(f"{self.journal} line {i + 1} is damaged ({err}); "
+                                 "it is not the last line, so this is not an interrupted write. "
+                                 "Inspect or remove the journal") from None
+        self._pending.extend(rows)
+        self.checkpoint()
+
+
+def merge(target: str | Path, sources: Iterable[str | Path]) -> ScoreCache:
+    """Combine score files (e.g. shards) into `target`; rows of later sources win on equal keys."""
+    cache = ScoreCache(target)
+    for src in sources:
+        if Path(src).resolve() == Path(target).resolve():
+            continue
+        scores, truth = read_h5(src)
+        cache.scores = _combine(cache.frame(), scores, KEY)
+        cache._pending = []
+        cache.set_truth(truth)
+    cache.checkpoint()
+    return cache
+
+
+def load_scores(path: str | Path) -> pd.DataFrame:
+    """All scores of a file (or of every *.h5 in a directory) joined with ground truth.
+
+    Columns: task, arch, proxy, seed, score, seconds, accuracy (NaN where no
+    ground truth), error ("" when the proxy succeeded), settings, proxy_version.
+    Rows still in a journal (a run that was killed) are included.
+    """
+    path = Path(path)
+    files = sorted(path.glob("*.h5")) if path.is_dir() else [path]
+    if not files:
+        raise CacheError(f"no score files (*.h5) in {path}")
+    scores, truth = [], []
+    for f in files:
+        if not f.exists():
+            raise CacheError(f"score file {f} does not exist")
+        journal = f.with_name(f.name + ".journal")
+        if journal.exists():
+            cache = ScoreCache(f)  # folds the journal in
+            s, t = cache.scores, cache.truth
+        else:
+            s, t = read_h5(f)
+        scores.append(s)
+        truth.append(t)
+    s = _combine(_empty(SCORE_COLUMNS), pd.concat(scores, ignore_index=True), KEY)
+    t = pd.concat(truth, ignore_index=True).drop_duplicates(["task", "arch"], keep="last")
+    out = s.merge(t, on=["task", "arch"], how="left")
+    front = ["task", "arch", "proxy", "seed", "score", "seconds", "accuracy"]
+    return out[front + [c for c in out.columns if c not in front]]

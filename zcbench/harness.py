@@ -1,0 +1,211 @@
+"""sample -> build -> score -> cache -> correlate, for one task and a set of proxies."""
+from __future__ import annotations
+
+import hashlib
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from .analysis import correlation_table
+from .benchmarks.tasks import CONF_DIR, Task, ground_truth
+from .cache import ScoreCache, load_scores
+from .datasets import Batch, load_batch
+from .errors import InvalidArchError, ZcbenchError
+from .proxies import PROXIES, score_network
+from .spaces import SearchSpace, get_space
+
+LOSSES = {"cross_entropy": torch.nn.functional.cross_entropy}
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    scores_path: Path
+    correlations: pd.DataFrame
+    batch_source: str
+    n_computed: int
+    n_failed: int
+
+
+# ------------------------------------------------------------------ inputs
+def resolve_proxies(selection: Any) -> dict[str, dict[str, Any]]:
+    """Proxy names and options from the composed `proxy` config node (or a list of names)."""
+    if isinstance(selection, str):
+        selection = {selection: {}}
+    elif isinstance(selection, (list, tuple)):
+        selection = {name: {} for name in selection}
+    elif OmegaConf.is_config(selection):
+        selection = OmegaConf.to_container(selection, resolve=True)
+    chosen = {}
+    for name, options in (selection or {}).items():
+        PROXIES.get(name)  # unknown -> error listing valid names
+        chosen[name] = dict(options or {})
+    if not chosen:
+        raise ZcbenchError(f"no proxy selected; valid proxies: {', '.join(PROXIES.names())}")
+    return chosen
+
+
+def read_arch_file(path: str | Path, space: SearchSpace) -> list[str]:
+    """Canonical archs from a file of one encoding per line (blank lines and # comments skipped)."""
+    path = Path(path)
+    if not path.exists():
+        raise ZcbenchError(f"archs file {path} does not exist")
+    archs = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            archs.append(space.canonical(text))
+        except InvalidArchError as err:
+            raise InvalidArchError(f"{path}, line {number}: {err}") from None
+    if not archs:
+        raise ZcbenchError(f"archs file {path} lists no architecture")
+    return list(dict.fromkeys(archs))
+
+
+def sample_archs(pool: Sequence[str], n: int, seed: int) -> list[str]:
+    """n archs drawn uniformly without replacement from `pool`, reproducibly for a seed."""
+    if n > len(pool):
+        raise ZcbenchError(f"n_archs={n} but only {len(pool)} architectures have ground truth")
+    return random.Random(seed).sample(sorted(pool), n)
+
+
+def parse_shard(shard: str | None) -> tuple[int, int] | None:
+    if shard in (None, "", "null"):
+        return None
+    try:
+        i, n = (int(x) for x in str(shard).split("/"))
+        assert 0 <= i < n
+    except (ValueError, AssertionError):
+        raise ZcbenchError(f"shard={shard!r} is not 'i/n' with 0 <= i < n (e.g. shard=0/4)") from None
+    return i, n
+
+
+def arch_seed(seed: int, arch: str) -> int:
+    """Initialisation seed of one network: depends on (seed, arch) only, not on its position."""
+    digest = hashlib.sha256(f"{seed}:{arch}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % (2**63)
+
+
+def settings_key(batch: Batch, options: Mapping[str, Any]) -> str:
+    """The settings that change a score, spelled out (part of the cache key)."""
+    shape = "x".join(str(s) for s in batch.inputs.shape)
+    parts = [f"input={batch.dataset}", f"batch={shape}"]
+    parts += [f"{k}={options[k]}" for k in sorted(options)]
+    return ";".join(parts)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ZcbenchError(f"device={name} but CUDA is not available; use device=cpu or device=auto")
+    return torch.device(name)
+
+
+# --------------------------------------------------------------------- run
+def run(cfg: DictConfig) -> RunResult:
+    """Score the configured proxies on the configured task; see conf/config.yaml for the knobs."""
+    task = Task.from_config(cfg.task)
+    space = get_space(task.space)
+    proxies = resolve_proxies(cfg.proxy)
+    data_root = cfg.get("data_root")
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = pick_device(str(cfg.get("device", "cpu")))
+    batch_size = int(cfg.batch_size or task.batch_size)
+    seed = int(cfg.seed)
+
+    truth = _truth_or_explain(task, data_root)
+    if cfg.get("archs"):
+        archs = read_arch_file(cfg.archs, space)
+    else:
+        archs = sample_archs(truth["arch"], int(cfg.n_archs), seed)
+    shard = parse_shard(cfg.get("shard"))
+    scores_path = out_dir / "scores.h5"
+    if shard:
+        archs = archs[shard[0]::shard[1]]
+        scores_path = out_dir / f"scores.shard-{shard[0]}-of-{shard[1]}.h5"
+
+    batch = load_batch(task.dataset, data_root, batch_size, seed,
+                       image_size=task.image_size, num_classes=task.num_classes)
+    print(f"[zcbench] task {task.name}: {len(archs)} archs, seed {seed}, proxies {', '.join(proxies)}")
+    print(f"[zcbench] inputs: {batch.source}")
+    if batch.synthetic:
+        print("[zcbench] WARNING: scores below come from SYNTHETIC inputs, not real images")
+    inputs, labels = batch.inputs.to(device), batch.labels.to(device)
+    loss_fn = LOSSES[task.loss]
+    settings = {name: settings_key(batch, opts) for name, opts in proxies.items()}
+    versions = {name: PROXIES.get(name).version for name in proxies}
+
+    cache = ScoreCache(scores_path)
+    computed = failed = 0
+    bar = tqdm(archs, desc=f"{task.name}", unit="arch", file=sys.stderr,
+               disable=not cfg.get("progress", True))
+    for i, arch in enumerate(bar):
+        todo = [p for p in proxies if not cache.has(task.name, p, arch, seed, settings[p], versions[p],
+                                                     retry_failed=bool(cfg.get("retry_failed")))]
+        if not todo:
+            continue
+        torch.manual_seed(arch_seed(seed, arch))
+        try:
+            net = space.build(arch, task.num_classes).to(device)
+        except Exception as err:  # an arch that cannot be built fails every proxy, visibly
+            results = {p: (float("nan"), 0.0, f"build failed: {type(err).__name__}: {err}") for p in todo}
+        else:
+            results = {p: (r.score, r.seconds, r.error) for p, r in
+                       score_network(net, inputs, labels, todo, {p: proxies[p] for p in todo},
+                                     loss_fn=loss_fn).items()}
+        cache.add({"task": task.name, "proxy": p, "arch": arch, "seed": seed, "settings": settings[p],
+                   "score": s, "seconds": t, "error": e, "proxy_version": versions[p]}
+                  for p, (s, t, e) in results.items())
+        computed += 1
+        failed += sum(bool(e) for _, _, e in results.values())
+        if computed % int(cfg.get("checkpoint_every", 25)) == 0:
+            cache.checkpoint()
+    bar.close()
+    cache.set_truth(truth.loc[truth["arch"].isin(archs), ["arch", "accuracy"]].assign(task=task.name))
+    cache.checkpoint()
+
+    frame = load_scores(scores_path)
+    wanted = frame[(frame["task"] == task.name) & (frame["seed"] == seed) & frame["arch"].isin(archs)
+                   & frame.apply(lambda r: settings.get(r["proxy"]) == r["settings"], axis=1)]
+    table = correlation_table(wanted)
+    table.to_csv(out_dir / ("correlations.csv" if not shard else
+                            f"correlations.shard-{shard[0]}-of-{shard[1]}.csv"), index=False)
+    _print_summary(table, computed, len(archs), failed, scores_path)
+    return RunResult(out_dir, scores_path, table, batch.source, computed, failed)
+
+
+def _truth_or_explain(task: Task, data_root: str | None) -> pd.DataFrame:
+    if not data_root:
+        raise ZcbenchError(
+            f"task {task.name} needs its ground-truth files but no data root is set: pass "
+            "data_root=/path/to/data or set ZCBENCH_DATA (the layout is described in data/README.md)")
+    return ground_truth(task, data_root)
+
+
+def _print_summary(table: pd.DataFrame, computed: int, total: int, failed: int, path: Path) -> None:
+    print(f"[zcbench] computed {computed} of {total} networks (the rest were cached); "
+          f"{failed} proxy failures in this run; scores in {path}")
+    if table.empty:
+        return
+    shown = table[["proxy", "spearman", "kendall", "pearson", "top10_precision", "n_archs", "n_failed",
+                   "mean_seconds"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def compose(overrides: Sequence[str] = ()) -> DictConfig:
+    """The config the CLI would build for these overrides (for the Python API and tests)."""
+    from hydra import compose as hydra_compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        return hydra_compose(config_name="config", overrides=list(overrides))

@@ -1,0 +1,44 @@
+"""SynFlow (Tanaka et al., 2020), as a zero-cost proxy (Abdelfattah et al., 2021)."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .probe import Probe, scored_layers
+from .registry import proxy
+
+
+def bypass_batchnorm(net: nn.Module) -> nn.Module:
+    """Replace every BatchNorm layer by identity, in place (NASLib's bn=False copy)."""
+    for name, child in list(net.named_children()):
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(net, name, nn.Identity())
+        else:
+            bypass_batchnorm(child)
+    return net
+
+
+@proxy("synflow", orientation="larger synaptic flow = more signal propagated = predicted better", log=True)
+def synflow(probe: Probe, log: bool = True) -> float:
+    """Sum over Conv2d/Linear weights of |w * dR/dw|, R = sum of outputs.
+
+    Computed on a copy: BatchNorm bypassed, every parameter and buffer made
+    positive, float64, input all ones at batch 1. `log=True` (default) returns
+    the natural log of the sum (NASLib's convention; monotone, so rankings are
+    unchanged, and it keeps deep networks' values far from overflow).
+    """
+    net = bypass_batchnorm(probe.fresh_copy()).double().train()
+    with torch.no_grad():
+        for tensor in list(net.parameters()) + list(net.buffers()):
+            if tensor.is_floating_point():
+                tensor.abs_()
+    ones = torch.ones((1, *probe.inputs.shape[1:]), dtype=torch.float64, device=probe.inputs.device)
+    net.zero_grad(set_to_none=True)
+    net(ones).sum().backward()
+    total = 0.0
+    for _, layer in scored_layers(net):
+        if layer.weight.grad is not None:
+            total += (layer.weight * layer.weight.grad).abs().sum().item()
+    return math.log(total) if log else total

@@ -1,0 +1,41 @@
+"""The contract every search space implements.
+
+Architectures travel through zcbench as canonical strings: the cache, the
+ground-truth join and `archs=` files all use them, so every space must map any
+accepted encoding to exactly one canonical string.
+"""
+from __future__ import annotations
+
+import abc
+import random
+
+from torch import nn
+
+
+class SearchSpace(abc.ABC):
+    """A search space: parse/validate encodings, sample, build networks."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def canonical(self, text: str) -> str:
+        """Validate an encoding and return the canonical architecture string.
+
+        Raises InvalidArchError saying what is wrong with `text`.
+        """
+
+    @abc.abstractmethod
+    def sample(self, rng: random.Random) -> str:
+        """Draw one architecture uniformly at random; returns its canonical string."""
+
+    @abc.abstractmethod
+    def build(self, arch: str, num_classes: int) -> nn.Module:
+        """Build the network of `arch` (canonical string) at random initialisation."""
+
+    def from_benchmark_key(self, key: str) -> str:
+        """Canonical string of an architecture key as a ground-truth file writes it.
+
+        Defaults to canonical(); spaces whose benchmark files use another
+        encoding (e.g. NASLib's op-index tuples) override it.
+        """
+        return self.canonical(key)
