@@ -20,7 +20,7 @@ bench:  ## seconds per NB201 architecture, per proxy and for all proxies togethe
 
 validate-nb201:  ## nwot + synflow on 1,000 NB201 CIFAR-10 archs vs NAS-Bench-Suite-Zero (about 15 min on 2 cores)
 	$(PYTHON) -m zcbench 'proxy=[nwot,synflow]' task=nb201_cifar10 n_archs=1000 out_dir=results/nb201_cifar10
-	$(PYTHON) scripts/compare_suite_zero.py results/nb201_cifar10
+	$(PYTHON) -m zcbench.analysis.reference results/nb201_cifar10
 
 clean:
 	rm -rf runs multirun .pytest_cache

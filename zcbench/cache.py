@@ -192,21 +192,25 @@ class ScoreCache:
         return row
 
     def _replay_journal(self) -> None:
-        if not self.journal.exists():
-            return
-        lines = self.journal.read_text(encoding="utf-8").splitlines()
-        rows = []
-        for i, line in enumerate(lines):
-            try:
-                rows.append(self._row(json.loads(line)))
-            except (json.JSONDecodeError, ValueError, TypeError) as err:
-                if i == len(lines) - 1:  # a row cut short by a kill: it was never complete
-                    break
-                raise CacheError(f"{self.journal} line {i + 1} is damaged ({err}); "
-                                 "it is not the last line, so this is not an interrupted write. "
-                                 "Inspect or remove the journal") from None
-        self._pending.extend(rows)
-        self.checkpoint()
+        if self.journal.exists():
+            self._pending.extend(read_journal(self.journal))
+            self.checkpoint()
+
+
+def read_journal(journal: Path) -> list[dict]:
+    """Rows of a journal; a torn last line (a kill mid-write) is dropped, damage elsewhere is an error."""
+    lines = journal.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(ScoreCache._row(json.loads(line)))
+        except (json.JSONDecodeError, ValueError, TypeError) as err:
+            if i == len(lines) - 1:  # a row cut short by a kill: it was never complete
+                break
+            raise CacheError(f"{journal} line {i + 1} is damaged ({err}); "
+                             "it is not the last line, so this is not an interrupted write. "
+                             "Inspect or remove the journal") from None
+    return rows
 
 
 def merge(target: str | Path, sources: Iterable[str | Path]) -> ScoreCache:
@@ -228,22 +232,23 @@ def load_scores(path: str | Path) -> pd.DataFrame:
 
     Columns: task, arch, proxy, seed, score, seconds, accuracy (NaN where no
     ground truth), error ("" when the proxy succeeded), settings, proxy_version.
-    Rows still in a journal (a run that was killed) are included.
+    Rows still in a journal (a running or killed run) are included; nothing is written.
     """
     path = Path(path)
-    files = sorted(path.glob("*.h5")) if path.is_dir() else [path]
+    if path.is_dir():  # a file killed before its first checkpoint exists only as a journal
+        files = sorted(set(path.glob("*.h5")) | {j.with_suffix("") for j in path.glob("*.h5.journal")})
+    else:
+        files = [path]
     if not files:
         raise CacheError(f"no score files (*.h5) in {path}")
     scores, truth = [], []
     for f in files:
-        if not f.exists():
-            raise CacheError(f"score file {f} does not exist")
         journal = f.with_name(f.name + ".journal")
-        if journal.exists():
-            cache = ScoreCache(f)  # folds the journal in
-            s, t = cache.scores, cache.truth
-        else:
-            s, t = read_h5(f)
+        if not f.exists() and not journal.exists():
+            raise CacheError(f"score file {f} does not exist")
+        s, t = read_h5(f) if f.exists() else (_empty(SCORE_COLUMNS), _empty(TRUTH_COLUMNS))
+        if journal.exists():  # read, not folded in: a running process may still own it
+            s = _combine(s, _typed(pd.DataFrame(read_journal(journal), columns=SCORE_COLUMNS), SCORE_COLUMNS), KEY)
         scores.append(s)
         truth.append(t)
     s = _combine(_empty(SCORE_COLUMNS), pd.concat(scores, ignore_index=True), KEY)

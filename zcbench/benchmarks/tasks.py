@@ -64,7 +64,7 @@ def load_task(name: str) -> Task:
 
 def ground_truth(task: Task, data_root: str | Path) -> pd.DataFrame:
     """Columns arch (canonical string), accuracy (higher = better), plus ref_* scores from the file."""
-    from .readers import read_ground_truth
+    from . import read_ground_truth
 
     options = {k: v for k, v in task.truth.items() if k not in ("reader", "metric", "higher_is_better")}
     frame = read_ground_truth(task.truth["reader"], Path(data_root), **options)

@@ -1,0 +1,183 @@
+"""The main command end to end: configs, outputs, resume, kill, errors."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from hydra.errors import MissingConfigException
+from omegaconf import open_dict
+
+import zcbench
+from zcbench.benchmarks.tasks import CONF_DIR, Task, load_task, task_names
+from zcbench.errors import DataNotFoundError, InvalidArchError, UnknownNameError, ZcbenchError
+from zcbench.harness import compose, resolve_proxies, run
+from zcbench.proxies import PROXIES
+from zcbench.proxies.registry import proxy
+from zcbench.spaces import get_space
+
+REPO = Path(__file__).resolve().parents[1]
+TASKS = task_names()
+PROXY_CONFIGS = sorted(p.stem for p in (CONF_DIR / "proxy").glob("*.yaml"))
+
+
+def _cfg(tmp_path, real_data, *overrides):
+    return compose([f"out_dir={tmp_path}", f"data_root={real_data}", "progress=false", *overrides])
+
+
+# ------------------------------------------------------------------ configs
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("proxy_cfg", PROXY_CONFIGS)
+def test_every_config_composes(task, proxy_cfg):
+    cfg = compose([f"task={task}", f"proxy={proxy_cfg}"])
+    t = Task.from_config(cfg.task)
+    assert t.name == task and t.num_classes > 0
+    names = resolve_proxies(cfg.proxy)
+    assert names and all(n in PROXIES for n in names)
+
+
+def test_proxy_all_selects_every_registered_proxy():
+    assert sorted(resolve_proxies(compose(["proxy=all"]).proxy)) == sorted(PROXIES.names())
+    assert sorted(resolve_proxies(compose(["proxy=[nwot,synflow]"]).proxy)) == ["nwot", "synflow"]
+
+
+def test_load_task_matches_config():
+    assert load_task("nb201_cifar100").num_classes == 100
+    with pytest.raises(UnknownNameError, match="nb201_cifar10"):
+        load_task("nb201_cifar1000")
+
+
+# ------------------------------------------------------------------ errors
+def test_unknown_proxy_and_task_list_valid_names():
+    with pytest.raises(MissingConfigException, match="nwot"):
+        compose(["proxy=nwto"])
+    with pytest.raises(MissingConfigException, match="nb201_cifar10"):
+        compose(["task=nb201_cifar"])
+    with pytest.raises(UnknownNameError, match="valid proxys: .*synflow"):
+        resolve_proxies(["synflwo"])
+
+
+def test_malformed_arch_file_names_the_line(tmp_path, real_data):
+    archs = tmp_path / "archs.txt"
+    archs.write_text("# two good, one bad\n(0, 2, 3, 2, 3, 1)\n\n|nor_conv_3x3~0|+|none~0|bogus~1|+|skip_connect~0|none~1|none~2|\n")
+    with pytest.raises(InvalidArchError, match=r"archs.txt, line 4: .*bogus"):
+        run(_cfg(tmp_path, real_data, f"archs={archs}", "proxy=params"))
+
+
+def test_missing_ground_truth_says_where_and_what(tmp_path):
+    empty = tmp_path / "data"
+    empty.mkdir()
+    with pytest.raises(DataNotFoundError, match=r"full_space/nb201_zen/zen"):
+        run(compose([f"out_dir={tmp_path}", f"data_root={empty}", "proxy=params", "progress=false"]))
+    with pytest.raises(ZcbenchError, match="ZCBENCH_DATA"):
+        run(compose([f"out_dir={tmp_path}", "data_root=null", "proxy=params", "progress=false"]))
+
+
+def test_bad_shard_and_too_many_archs(tmp_path, real_data):
+    with pytest.raises(ZcbenchError, match="shard='3/2'"):
+        run(_cfg(tmp_path, real_data, "proxy=params", "shard='3/2'", "n_archs=2"))
+    with pytest.raises(ZcbenchError, match="only 15625"):
+        run(_cfg(tmp_path, real_data, "proxy=params", "n_archs=20000"))
+
+
+# ------------------------------------------------------------------ runs
+def test_run_writes_scores_and_correlations_and_resumes(tmp_path, real_data, capsys):
+    cfg = _cfg(tmp_path, real_data, "proxy=[nwot,synflow,params]", "n_archs=6", "batch_size=8")
+    first = run(cfg)
+    assert first.n_computed == 6 and first.n_failed == 0
+    out = capsys.readouterr().out
+    assert "CIFAR-10 training images (real" in out and "spearman" in out
+    frame = zcbench.load_scores(tmp_path / "scores.h5")
+    assert len(frame) == 18 and frame["accuracy"].notna().all()
+    assert set(frame["proxy"]) == {"nwot", "synflow", "params"}
+    assert (frame["settings"].str.contains("batch=8x3x32x32")).all()
+    corr = pd.read_csv(tmp_path / "correlations.csv")
+    assert set(corr.columns) >= {"proxy", "spearman", "kendall", "pearson", "top10_precision", "n_archs"}
+    assert (corr["n_archs"] == 6).all()
+    second = run(cfg)
+    assert second.n_computed == 0, "a finished run must recompute nothing"
+    pd.testing.assert_frame_equal(zcbench.load_scores(tmp_path / "scores.h5"), frame)
+    more = run(_cfg(tmp_path, real_data, "proxy=[nwot,swap]", "n_archs=6", "batch_size=8"))
+    assert more.n_computed == 6  # swap is new; nwot is read from the cache
+    assert len(zcbench.load_scores(tmp_path)) == 24
+
+
+def _conv_count(net) -> int:
+    return sum(isinstance(m, torch.nn.Conv2d) for m in net.modules())
+
+
+def test_failures_are_counted_and_the_run_goes_on(tmp_path, real_data, capsys):
+    @proxy("test_flaky", orientation="test only")
+    def _flaky(probe):
+        """Raises on an even number of conv layers, NaN on a multiple of 3, else 1."""
+        n = _conv_count(probe.net)
+        if n % 2 == 0:
+            raise RuntimeError("unsupported layer (test)")
+        return float("nan") if n % 3 == 0 else 1.0
+
+    cfg = _cfg(tmp_path, real_data, "proxy=params", "n_archs=12", "batch_size=8")
+    with open_dict(cfg):
+        cfg.proxy = {"test_flaky": {}, "params": {}}
+    try:
+        result = run(cfg)
+    finally:
+        PROXIES._items.pop("test_flaky")
+    frame = zcbench.load_scores(tmp_path)
+    flaky = frame[frame["proxy"] == "test_flaky"].set_index("arch")
+    space = get_space("nb201")
+    for arch, row in flaky.iterrows():
+        n = _conv_count(space.build(arch, 10))
+        if n % 2 == 0:
+            assert row["error"] == "RuntimeError: unsupported layer (test)"
+        elif n % 3 == 0:
+            assert row["error"].startswith("non-finite score")
+        else:
+            assert row["error"] == "" and row["score"] == 1.0
+    assert result.n_computed == 12
+    assert result.n_failed == (flaky["error"] != "").sum() > 0
+    assert (frame[frame["proxy"] == "params"]["error"] == "").all()
+    assert f"{result.n_failed} proxy failures" in capsys.readouterr().out
+    corr = pd.read_csv(tmp_path / "correlations.csv").set_index("proxy")
+    assert corr.loc["test_flaky", "n_failed"] == result.n_failed
+
+
+def test_shards_cover_the_sample_and_merge(tmp_path, real_data):
+    for i in range(2):
+        run(_cfg(tmp_path, real_data, "proxy=params", "n_archs=5", f"shard='{i}/2'"))
+    subprocess.run([sys.executable, "-m", "zcbench.merge", str(tmp_path / "scores.h5"),
+                    *map(str, sorted(tmp_path.glob("scores.shard-*.h5")))], check=True)
+    whole = _cfg(tmp_path / "whole", real_data, "proxy=params", "n_archs=5")
+    run(whole)
+    merged = zcbench.load_scores(tmp_path / "scores.h5").sort_values("arch").reset_index(drop=True)
+    single = zcbench.load_scores(tmp_path / "whole" / "scores.h5").sort_values("arch").reset_index(drop=True)
+    pd.testing.assert_frame_equal(merged.drop(columns="seconds"), single.drop(columns="seconds"))
+
+
+def test_cli_killed_mid_run_resumes_without_loss(tmp_path, real_data):
+    """SIGKILL the real command mid-run; what was written survives and the rerun does the rest."""
+    cmd = [sys.executable, "-m", "zcbench", "proxy=[synflow,params]", "task=nb201_cifar10", "n_archs=40",
+           "batch_size=8", "checkpoint_every=1000", "progress=false", f"out_dir={tmp_path}",
+           f"data_root={real_data}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
+    journal = tmp_path / "scores.h5.journal"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or journal.read_text().count("\n") < 6):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    saved = zcbench.load_scores(tmp_path)  # folds the journal into scores.h5
+    done = saved["arch"].nunique()
+    assert 3 <= done < 40
+    rerun = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=True)
+    assert f"computed {40 - done} of 40 networks" in rerun.stdout
+    final = zcbench.load_scores(tmp_path)
+    assert final["arch"].nunique() == 40 and len(final) == 80
+    kept = final.merge(saved, on=["arch", "proxy"], suffixes=("", "_before"))
+    assert len(kept) == len(saved) and (kept["score"] == kept["score_before"]).all()

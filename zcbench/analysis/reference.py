@@ -1,0 +1,118 @@
+"""Our correlations next to NAS-Bench-Suite-Zero's, from the files in the data folder.
+
+Two references exist for a proxy on a task:
+- `correlation`: NASLib's published correlation runs (reference/correlation/
+  <space>/<dataset>/<proxy>/<seed>/scores.json; 200 archs x 5 seeds; no nwot);
+- `suite_zero`: Spearman of the proxy scores stored in the Suite-Zero JSON
+  against their val_accuracy (about 725 archs), for proxies the first lacks.
+Run: python -m zcbench.analysis.reference <run dir or scores.h5> [--data-root D]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..benchmarks import read_ground_truth
+from ..benchmarks.tasks import load_task
+from ..cache import load_scores
+from ..spaces import get_space
+from .stats import correlation_table
+from .tables import to_markdown
+
+# task -> (NASLib search-space folder, NASLib dataset name, Suite-Zero file)
+NASLIB_NAMES = {
+    "nb201_cifar10": ("nasbench201", "cifar10", "suite_zero/zc_nasbench201.json"),
+    "nb201_cifar100": ("nasbench201", "cifar100", "suite_zero/zc_nasbench201.json"),
+    "nb201_imagenet16_120": ("nasbench201", "ImageNet16-120", "suite_zero/zc_nasbench201.json"),
+}
+
+
+def published_spearman(data_root: Path, task: str, proxy: str) -> tuple[float, float, int] | None:
+    """Mean and std of Spearman over NASLib's correlation seeds, and the seed count; None if absent."""
+    space, dataset, _ = NASLIB_NAMES[task]
+    files = sorted((data_root / "reference" / "correlation" / space / dataset / proxy).glob("*/scores.json"))
+    values = [json.loads(f.read_text())[1]["spearman"] for f in files]
+    return (float(np.mean(values)), float(np.std(values)), len(values)) if values else None
+
+
+def suite_zero_spearman(data_root: Path, task: str, proxy: str) -> tuple[float, int] | None:
+    """Spearman of the Suite-Zero stored scores vs accuracy (finite scores only), and the count."""
+    _, dataset, file = NASLIB_NAMES[task]
+    frame = read_ground_truth("suite_zero", data_root, file=file, dataset=dataset)
+    column = f"ref_{proxy}"
+    if column not in frame:
+        return None
+    ok = frame[np.isfinite(frame[column])]
+    return float(stats.spearmanr(ok[column], ok["accuracy"]).statistic), len(ok)
+
+
+def score_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) -> tuple[float, int] | None:
+    """Spearman between our score and Suite-Zero's stored score on the archs both scored."""
+    _, dataset, file = NASLIB_NAMES[task]
+    frame = read_ground_truth("suite_zero", data_root, file=file, dataset=dataset)
+    column = f"ref_{proxy}"
+    if column not in frame:
+        return None
+    space = get_space(load_task(task).space)
+    frame["arch"] = [space.from_benchmark_key(k) for k in frame["key"]]
+    mine = ours[(ours["proxy"] == proxy) & (ours["error"] == "")][["arch", "score"]]
+    both = mine.merge(frame[["arch", column]], on="arch")
+    both = both[np.isfinite(both[column])]
+    if len(both) < 3:
+        return None
+    return float(stats.spearmanr(both["score"], both[column]).statistic), len(both)
+
+
+def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:
+    """Per (task, proxy, seed) of a score file: our rho, the references, and the differences."""
+    frame = load_scores(scores_path)
+    rows = []
+    for row in correlation_table(frame).itertuples(index=False):
+        if row.task not in NASLIB_NAMES:
+            continue
+        pub = published_spearman(data_root, row.task, row.proxy)
+        sz = suite_zero_spearman(data_root, row.task, row.proxy)
+        agree = score_agreement(data_root, row.task, row.proxy, frame[frame["seed"] == row.seed])
+        reference = pub[0] if pub else (sz[0] if sz else np.nan)
+        rows.append({
+            "task": row.task, "proxy": row.proxy, "seed": row.seed, "n_archs": row.n_archs,
+            "n_failed": row.n_failed, "spearman": row.spearman, "kendall": row.kendall,
+            "ref_correlation_runs": pub[0] if pub else np.nan,
+            "ref_suite_zero_scores": sz[0] if sz else np.nan,
+            "difference": row.spearman - reference,
+            "agreement_with_suite_zero_scores": agree[0] if agree else np.nan,
+            "agreement_n": agree[1] if agree else 0,
+        })
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scores", type=Path, help="a run directory or scores.h5")
+    parser.add_argument("--data-root", type=Path, default=os.environ.get("ZCBENCH_DATA"))
+    parser.add_argument("--out", type=Path, help="markdown file to write (default: <run dir>/suite_zero_comparison.md)")
+    args = parser.parse_args(argv)
+    if args.data_root is None:
+        parser.error("set --data-root or ZCBENCH_DATA")
+    table = comparison_table(args.scores, args.data_root)
+    out = args.out or (args.scores if args.scores.is_dir() else args.scores.parent) / "suite_zero_comparison.md"
+    text = (
+        "# zcbench vs NAS-Bench-Suite-Zero\n\n"
+        "spearman: ours, over the sampled archs (n_archs). ref_correlation_runs: mean Spearman of NASLib's "
+        "published correlation runs (200 archs x 5 seeds). ref_suite_zero_scores: Spearman of the scores "
+        "stored in Suite-Zero's JSON (~725 archs), used where the first is absent. difference: ours minus the "
+        "reference (correlation runs where present). agreement: Spearman between our score and Suite-Zero's "
+        "stored score on the archs both scored (agreement_n).\n\n"
+        + to_markdown(table) + "\n")
+    out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
