@@ -103,11 +103,12 @@ class Probe:
         want_codes, want_grads = codes, grads
         net = self.working_copy()
         collected: list[tuple[str, torch.Tensor]] = []
+        shared: dict = {}
         hooks = []
         if want_codes:
             for name, mod in net.named_modules():
                 if isinstance(mod, ACTIVATIONS):
-                    hooks.append(mod.register_forward_hook(_code_hook(name, collected)))
+                    hooks.append(mod.register_forward_hook(_code_hook(name, collected, shared)))
         start = time.perf_counter()
         try:
             with torch.set_grad_enabled(want_grads):
@@ -151,8 +152,12 @@ class Probe:
         return sum(v for k, v in self.pass_seconds.items() if k.split(":")[0] in needs.passes)
 
 
-def _code_hook(name: str, sink: list):
+def _code_hook(name: str, sink: list, shared: dict):
+    """Record input > 0; modules fed the same tensor share one code tensor (same object)."""
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        x = inputs[0].detach()
-        sink.append((name, (x > 0).reshape(x.shape[0], -1)))
+        x = inputs[0]
+        key = (id(x), x._version)
+        if key not in shared:  # x is held until the pass ends, so its id cannot be reused
+            shared[key] = (x, (x.detach() > 0).reshape(x.shape[0], -1))
+        sink.append((name, shared[key][1]))
     return hook
