@@ -59,7 +59,7 @@ def test_unknown_proxy_and_task_list_valid_names():
         compose(["proxy=nwto"])
     with pytest.raises(MissingConfigException, match="nb201_cifar10"):
         compose(["task=nb201_cifar"])
-    with pytest.raises(UnknownNameError, match="valid proxys: .*synflow"):
+    with pytest.raises(UnknownNameError, match="valid proxy names: .*synflow"):
         resolve_proxies(["synflwo"])
 
 

@@ -59,7 +59,7 @@ def test_all_config_lists_only_registered_proxies():
 
 
 def test_unknown_proxy_lists_valid_names():
-    with pytest.raises(UnknownNameError, match="valid proxys: .*nwot.*synflow"):
+    with pytest.raises(UnknownNameError, match="valid proxy names: .*nwot.*synflow"):
         PROXIES.get("nwto")
 
 

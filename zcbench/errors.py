@@ -14,7 +14,7 @@ class UnknownNameError(ZcbenchError, KeyError):
 
     def __init__(self, kind: str, name: str, valid: list[str]):
         self.kind, self.name, self.valid = kind, name, sorted(valid)
-        super().__init__(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(self.valid)}")
+        super().__init__(f"unknown {kind} {name!r}; valid {kind} names: {', '.join(self.valid)}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return self.args[0]

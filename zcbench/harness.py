@@ -14,14 +14,12 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from .analysis import correlation_table
-from .benchmarks.tasks import CONF_DIR, Task, ground_truth
+from .benchmarks.tasks import CONF_DIR, LOSSES, Task, ground_truth
 from .cache import ScoreCache, load_scores
 from .datasets import Batch, load_batch
 from .errors import InvalidArchError, ZcbenchError
 from .proxies import PROXIES, score_network
 from .spaces import SearchSpace, get_space
-
-LOSSES = {"cross_entropy": torch.nn.functional.cross_entropy}
 
 
 @dataclass
@@ -142,7 +140,7 @@ def run(cfg: DictConfig) -> RunResult:
     if batch.synthetic:
         print("[zcbench] WARNING: scores below come from SYNTHETIC inputs, not real images")
     inputs, labels = batch.inputs.to(device), batch.labels.to(device)
-    loss_fn = LOSSES[task.loss]
+    loss_fn = LOSSES.get(task.loss)
     settings = {name: settings_key(batch, opts) for name, opts in proxies.items()}
     versions = {name: PROXIES.get(name).version for name in proxies}
 

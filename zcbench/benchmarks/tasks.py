@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
+import torch
 from omegaconf import OmegaConf
 
 from ..errors import UnknownNameError, ZcbenchError
+from ..registry import Registry
 from ..spaces import get_space
+
+# Task losses for gradient-based proxies, by the name a task config gives.
+LOSSES: Registry = Registry("loss")
+LOSSES.add("cross_entropy", torch.nn.functional.cross_entropy)
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -47,6 +53,7 @@ class Task:
             raise ZcbenchError(f"task config {data.get('name')!r} has unknown keys {sorted(extra)}; "
                                f"valid keys: {sorted(known)}")
         get_space(data["space"])  # fail early on a typo
+        LOSSES.get(data.get("loss", "cross_entropy"))
         return cls(**data)
 
 

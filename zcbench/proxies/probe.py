@@ -73,6 +73,25 @@ class Probe:
         return self._memo("gradients", lambda: self._forward_backward(
             codes="activation_codes" in self.planned_passes, grads=True))
 
+    def channel_saliency(self) -> list[tuple[str, torch.Tensor]]:
+        """Per Conv2d/Linear layer, a (batch, channels) tensor: sum over positions of
+        output * dL/d(output). Fisher-style proxies read it; it shares the gradient pass."""
+        return self._memo("channel_saliency", lambda: self._forward_backward(
+            codes="activation_codes" in self.planned_passes, grads=True))
+
+    def input_jacobian(self) -> torch.Tensor:
+        """d(sum of outputs)/d(input) for every sample: a tensor shaped like the inputs."""
+        return self._memo("input_jacobian", self._jacobian_pass)
+
+    def per_sample_gradients(self, chunk_size: int = 16) -> dict[str, "PerSampleStats"]:
+        """Statistics over samples of each scored weight's per-sample gradient.
+
+        Each sample is its own batch of one (as GradSign's code does), BatchNorm
+        in train mode without running statistics; computed with torch.func
+        (vmap over grad) in chunks, so memory stays at chunk_size gradients.
+        """
+        return self._memo("per_sample_gradients", lambda: self._per_sample_pass(chunk_size))
+
     def weights(self) -> dict[str, torch.Tensor]:
         """Weights of the scored layers (the original tensors; do not modify)."""
         return {n: m.weight.detach() for n, m in scored_layers(self.net)}
@@ -104,11 +123,17 @@ class Probe:
         net = self.working_copy()
         collected: list[tuple[str, torch.Tensor]] = []
         shared: dict = {}
+        saliency: list[tuple[str, torch.Tensor]] = []
         hooks = []
         if want_codes:
             for name, mod in net.named_modules():
                 if isinstance(mod, ACTIVATIONS):
                     hooks.append(mod.register_forward_hook(_code_hook(name, collected, shared)))
+        want_saliency = want_grads and ("channel_saliency" in self.planned_passes
+                                        or "gradients" in self._results)
+        if want_saliency:
+            for name, mod in scored_layers(net):
+                hooks.append(mod.register_forward_hook(_saliency_hook(name, saliency)))
         start = time.perf_counter()
         try:
             with torch.set_grad_enabled(want_grads):
@@ -128,6 +153,9 @@ class Probe:
                                           if m.weight.grad is not None else torch.zeros_like(m.weight)
                                           for n, m in scored_layers(net)}
             self.pass_seconds["gradients"] = forward_seconds + time.perf_counter() - start
+            if want_saliency:
+                self._results["channel_saliency"] = [(n, t) for n, t in saliency if t is not None]
+                self.pass_seconds["channel_saliency"] = self.pass_seconds["gradients"]
             net.zero_grad(set_to_none=True)
 
     def _split_pass(self, n: int) -> None:
@@ -147,9 +175,104 @@ class Probe:
         self._results[f"split_gradients:{n}"] = grads
         self.pass_seconds[f"split_gradients:{n}"] = time.perf_counter() - start
 
+    def _jacobian_pass(self) -> None:
+        net = self.working_copy()
+        start = time.perf_counter()
+        x = self.inputs.detach().clone().requires_grad_(True)
+        net(x).sum().backward()
+        self._results["input_jacobian"] = x.grad.detach()
+        net.zero_grad(set_to_none=True)
+        self.pass_seconds["input_jacobian"] = time.perf_counter() - start
+
+    def _per_sample_pass(self, chunk_size: int) -> None:
+        from torch.func import functional_call, grad, replace_all_batch_norm_modules_, vmap
+
+        labels = self._require_labels()
+        net = replace_all_batch_norm_modules_(self.fresh_copy().train())
+        start = time.perf_counter()
+        weight_names = {f"{n}.weight": n for n, _ in scored_layers(net)}
+        params = {k: v.detach() for k, v in net.named_parameters()}
+        buffers = {k: v for k, v in net.named_buffers()}
+        scored = {k: params[k] for k in weight_names}
+
+        def sample_loss(weights, x, y):
+            out = functional_call(net, ({**params, **weights}, buffers), (x.unsqueeze(0),))
+            return self.loss_fn(out, y.unsqueeze(0))
+
+        per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0))
+        acc = {k: PerSampleStats.empty(v) for k, v in scored.items()}
+        for xs, ys in zip(self.inputs.split(chunk_size), labels.split(chunk_size)):
+            for k, g in per_sample(scored, xs, ys).items():
+                acc[k].add(g.detach())
+        self._results["per_sample_gradients"] = {weight_names[k]: v for k, v in acc.items()}
+        self.pass_seconds["per_sample_gradients"] = time.perf_counter() - start
+
     def seconds_for(self, needs: Needs) -> float:
         """Time of the shared passes a proxy used (what it would cost on its own)."""
         return sum(v for k, v in self.pass_seconds.items() if k.split(":")[0] in needs.passes)
+
+
+class PerSampleStats:
+    """Running sums over samples of one weight tensor's per-sample gradients (float64)."""
+
+    def __init__(self, count: int, total: torch.Tensor, abs_total: torch.Tensor,
+                 sq_total: torch.Tensor, sign_total: torch.Tensor):
+        self.count, self.total, self.abs_total = count, total, abs_total
+        self.sq_total, self.sign_total = sq_total, sign_total
+
+    @classmethod
+    def empty(cls, like: torch.Tensor) -> "PerSampleStats":
+        z = lambda: torch.zeros_like(like, dtype=torch.float64)  # noqa: E731
+        return cls(0, z(), z(), z(), z())
+
+    def add(self, grads: torch.Tensor) -> None:
+        """Add a (samples, *weight_shape) block of per-sample gradients."""
+        g = grads.double()
+        self.count += g.shape[0]
+        self.total += g.sum(0)
+        self.abs_total += g.abs().sum(0)
+        self.sq_total += (g * g).sum(0)
+        self.sign_total += torch.sign(g).sum(0)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.total / self.count
+
+    @property
+    def abs_mean(self) -> torch.Tensor:
+        return self.abs_total / self.count
+
+    @property
+    def abs_var(self) -> torch.Tensor:
+        """Population variance over samples of |g| (= E[g^2] - E[|g|]^2)."""
+        return (self.sq_total / self.count - self.abs_mean ** 2).clamp_min(0)
+
+    @property
+    def var(self) -> torch.Tensor:
+        """Population variance over samples of g."""
+        return (self.sq_total / self.count - self.mean ** 2).clamp_min(0)
+
+
+def _saliency_hook(name: str, sink: list):
+    """On the layer output, register a gradient hook that stores sum over positions of act * grad."""
+    def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        if not output.requires_grad:
+            return
+        index = len(sink)
+        sink.append((name, None))
+        act = output.detach()
+
+        def on_grad(g: torch.Tensor) -> None:
+            prod = act * g
+            if prod.dim() == 4:      # (B, C, H, W): conv maps
+                per_channel = prod.sum(dim=(2, 3))
+            elif prod.dim() == 3:    # (B, tokens, C): transformer linears
+                per_channel = prod.sum(dim=1)
+            else:                    # (B, C)
+                per_channel = prod
+            sink[index] = (name, per_channel.detach())
+        output.register_hook(on_grad)
+    return hook
 
 
 def _code_hook(name: str, sink: list, shared: dict):
