@@ -181,3 +181,22 @@ def test_cli_killed_mid_run_resumes_without_loss(tmp_path, real_data):
     assert final["arch"].nunique() == 40 and len(final) == 80
     kept = final.merge(saved, on=["arch", "proxy"], suffixes=("", "_before"))
     assert len(kept) == len(saved) and (kept["score"] == kept["score_before"]).all()
+
+
+def test_synthetic_inputs_are_announced(tmp_path, real_data, capsys):
+    """Ground truth present, no image files: the run goes on with a synthetic batch and says so."""
+    root = tmp_path / "data"
+    (root / "full_space").mkdir(parents=True)
+    (root / "full_space" / "nb201_zen").symlink_to(real_data / "full_space" / "nb201_zen")
+    result = run(compose([f"out_dir={tmp_path / 'out'}", f"data_root={root}", "proxy=nwot",
+                          "n_archs=3", "batch_size=8", "progress=false"]))
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "WARNING" in out
+    assert "SYNTHETIC" in result.batch_source
+    assert (zcbench.load_scores(tmp_path / "out")["settings"].str.contains("input=synthetic")).all()
+
+
+def test_stand_in_images_are_announced(tmp_path, real_data, capsys):
+    run(_cfg(tmp_path, real_data, "task=nb201_imagenet16_120", "proxy=params", "n_archs=2", "batch_size=8"))
+    out = capsys.readouterr().out
+    assert "STAND-IN for ImageNet16-120" in out and "16x16" in out

@@ -10,13 +10,21 @@ from .probe import Probe, scored_layers
 from .registry import proxy
 
 
-def bypass_batchnorm(net: nn.Module) -> nn.Module:
-    """Replace every BatchNorm layer by identity, in place (NASLib's bn=False copy)."""
+NORMALISATION = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
+
+
+def bypass_normalisation(net: nn.Module) -> nn.Module:
+    """Replace every BatchNorm, LayerNorm and GroupNorm by identity, in place.
+
+    For BatchNorm this is NASLib's bn=False copy. LayerNorm gets the same
+    treatment: normalising by data statistics would make the flow depend on the
+    (all-ones) input rather than on the weights, which synflow is meant to measure.
+    """
     for name, child in list(net.named_children()):
-        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+        if isinstance(child, NORMALISATION):
             setattr(net, name, nn.Identity())
         else:
-            bypass_batchnorm(child)
+            bypass_normalisation(child)
     return net
 
 
@@ -24,12 +32,12 @@ def bypass_batchnorm(net: nn.Module) -> nn.Module:
 def synflow(probe: Probe, log: bool = True) -> float:
     """Sum over Conv2d/Linear weights of |w * dR/dw|, R = sum of outputs.
 
-    Computed on a copy: BatchNorm bypassed, every parameter and buffer made
+    Computed on a copy: normalisation layers (BatchNorm, LayerNorm) bypassed, every parameter and buffer made
     positive, float64, input all ones at batch 1. `log=True` (default) returns
     the natural log of the sum (NASLib's convention; monotone, so rankings are
     unchanged, and it keeps deep networks' values far from overflow).
     """
-    net = bypass_batchnorm(probe.fresh_copy()).double().train()
+    net = bypass_normalisation(probe.fresh_copy()).double().train()
     with torch.no_grad():
         for tensor in list(net.parameters()) + list(net.buffers()):
             if tensor.is_floating_point():
