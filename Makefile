@@ -18,9 +18,13 @@ test-slow:  ## checks on larger real samples (minutes to an hour on a CPU)
 bench:  ## seconds per NB201 architecture, per proxy and for all proxies together
 	$(PYTHON) benchmarks/bench_proxies.py
 
-validate-nb201:  ## nwot + synflow on 1,000 NB201 CIFAR-10 archs vs NAS-Bench-Suite-Zero (about 15 min on 2 cores)
-	$(PYTHON) -m zcbench 'proxy=[nwot,synflow]' task=nb201_cifar10 n_archs=1000 out_dir=results/nb201_cifar10
+VALIDATE_PROXIES ?= [nwot,synflow]
+validate-nb201:  ## proxies on 1,000 NB201 CIFAR-10 archs and on Suite-Zero's 725, vs NAS-Bench-Suite-Zero (~20 min for nwot+synflow)
+	$(PYTHON) -m zcbench 'proxy=$(VALIDATE_PROXIES)' task=nb201_cifar10 n_archs=1000 out_dir=results/nb201_cifar10
 	$(PYTHON) -m zcbench.analysis.reference results/nb201_cifar10
+	$(PYTHON) -m zcbench.analysis.reference --task nb201_cifar10 --write-archs results/nb201_cifar10_suite_zero_archs.txt
+	$(PYTHON) -m zcbench 'proxy=$(VALIDATE_PROXIES)' task=nb201_cifar10 archs=results/nb201_cifar10_suite_zero_archs.txt out_dir=results/nb201_cifar10_suite_zero
+	$(PYTHON) -m zcbench.analysis.reference results/nb201_cifar10_suite_zero
 
 clean:
 	rm -rf runs multirun .pytest_cache

@@ -69,6 +69,14 @@ def score_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) 
     return float(stats.spearmanr(both["score"], both[column]).statistic), len(both)
 
 
+def suite_zero_archs(data_root: Path, task: str) -> list[str]:
+    """Canonical strings of the architectures Suite-Zero scored for a task (to score the same ones)."""
+    _, dataset, file = NASLIB_NAMES[task]
+    frame = read_ground_truth("suite_zero", data_root, file=file, dataset=dataset)
+    space = get_space(load_task(task).space)
+    return [space.from_benchmark_key(k) for k in frame["key"]]
+
+
 def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:
     """Per (task, proxy, seed) of a score file: our rho, the references, and the differences."""
     frame = load_scores(scores_path)
@@ -94,12 +102,22 @@ def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scores", type=Path, help="a run directory or scores.h5")
+    parser.add_argument("scores", type=Path, nargs="?", help="a run directory or scores.h5")
+    parser.add_argument("--write-archs", type=Path, metavar="FILE",
+                        help="instead: write Suite-Zero's archs of --task to FILE (for archs=FILE)")
+    parser.add_argument("--task", default="nb201_cifar10", choices=sorted(NASLIB_NAMES))
     parser.add_argument("--data-root", type=Path, default=os.environ.get("ZCBENCH_DATA"))
     parser.add_argument("--out", type=Path, help="markdown file to write (default: <run dir>/suite_zero_comparison.md)")
     args = parser.parse_args(argv)
     if args.data_root is None:
         parser.error("set --data-root or ZCBENCH_DATA")
+    if args.write_archs:
+        archs = suite_zero_archs(args.data_root, args.task)
+        args.write_archs.write_text("\n".join(archs) + "\n")
+        print(f"wrote {len(archs)} archs of {args.task} to {args.write_archs}")
+        return
+    if args.scores is None:
+        parser.error("give a run directory or scores.h5")
     table = comparison_table(args.scores, args.data_root)
     out = args.out or (args.scores if args.scores.is_dir() else args.scores.parent) / "suite_zero_comparison.md"
     text = (
