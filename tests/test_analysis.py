@@ -46,6 +46,9 @@ def test_correlation_table_leaves_out_failures_and_missing_truth():
         "error": ["", "", "", "", "boom", ""]})
     row = correlation_table(frame).iloc[0]
     assert row["n_archs"] == 4 and row["n_failed"] == 1 and row["spearman"] == pytest.approx(1.0)
+    # ranked last, the failed arch (accuracy 5, the best) breaks the perfect order
+    expected = stats.spearmanr([1, 2, 3, 4, 0], [1, 2, 3, 4, 5]).statistic
+    assert row["spearman_failed_last"] == pytest.approx(expected)
 
 
 def test_markdown_table():

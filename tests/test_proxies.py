@@ -159,7 +159,15 @@ def test_synflow_by_hand_and_bn_bypassed():
     assert score_network(with_bn, x, None, ["synflow"], {"synflow": {"log": False}})["synflow"].score \
         == pytest.approx(expected, rel=1e-12)
     logged = score_network(net, x, None, ["synflow"])["synflow"].score
-    assert logged == pytest.approx(math.log(expected), rel=1e-12)
+    assert logged == pytest.approx(math.log1p(expected), rel=1e-12)
+
+
+def test_synflow_of_a_disconnected_network_is_zero_not_a_failure():
+    net = nn.Sequential(nn.Linear(3, 4, bias=False), nn.ReLU(), nn.Linear(4, 2, bias=False))
+    with torch.no_grad():
+        net[2].weight.zero_()  # no path carries flow
+    res = score_network(net, torch.randn(4, 3), None, ["synflow"])["synflow"]
+    assert res.ok and res.score == 0.0
 
 
 def _sign_case():

@@ -197,7 +197,7 @@ def _print_summary(table: pd.DataFrame, computed: int, total: int, failed: int, 
     if table.empty:
         return
     shown = table[["proxy", "spearman", "kendall", "pearson", "top10_precision", "n_archs", "n_failed",
-                   "mean_seconds"]]
+                   "spearman_failed_last", "mean_seconds"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 

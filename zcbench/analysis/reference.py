@@ -91,9 +91,10 @@ def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:
         rows.append({
             "task": row.task, "proxy": row.proxy, "seed": row.seed, "n_archs": row.n_archs,
             "n_failed": row.n_failed, "spearman": row.spearman, "kendall": row.kendall,
+            "spearman_failed_last": row.spearman_failed_last,
             "ref_correlation_runs": pub[0] if pub else np.nan,
             "ref_suite_zero_scores": sz[0] if sz else np.nan,
-            "difference": row.spearman - reference,
+            "difference": row.spearman_failed_last - reference,
             "agreement_with_suite_zero_scores": agree[0] if agree else np.nan,
             "agreement_n": agree[1] if agree else 0,
         })
@@ -124,8 +125,9 @@ def main(argv: list[str] | None = None) -> None:
         "# zcbench vs NAS-Bench-Suite-Zero\n\n"
         "spearman: ours, over the sampled archs (n_archs). ref_correlation_runs: mean Spearman of NASLib's "
         "published correlation runs (200 archs x 5 seeds). ref_suite_zero_scores: Spearman of the scores "
-        "stored in Suite-Zero's JSON (~725 archs), used where the first is absent. difference: ours minus the "
-        "reference (correlation runs where present). agreement: Spearman between our score and Suite-Zero's "
+        "stored in Suite-Zero's JSON (~725 archs), used where the first is absent. spearman leaves failed archs "
+        "out; spearman_failed_last ranks them last, as NASLib does (it turns NaN/inf into -1e8). difference: "
+        "spearman_failed_last minus the reference (correlation runs where present). agreement: Spearman between our score and Suite-Zero's "
         "stored score on the archs both scored (agreement_n).\n\n"
         + to_markdown(table) + "\n")
     out.write_text(text)

@@ -33,20 +33,38 @@ def rank_metrics(score, accuracy) -> dict[str, float]:
     }
 
 
-def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (task, proxy, seed, settings): rank metrics over archs with a score and ground truth.
+def spearman_failed_last(score, accuracy, failed) -> float:
+    """Spearman with every failed arch ranked below every scored one (tied among themselves).
 
-    `frame` is a load_scores()-style table. Failed scores are left out of the
-    correlation and counted in `n_failed`; archs without ground truth are left out.
+    This is how NASLib counts a failure (it replaces NaN/inf by -1e8), so it is
+    the number to set beside NAS-Bench-Suite-Zero's.
+    """
+    score = np.asarray(score, dtype=float).copy()
+    failed = np.asarray(failed, dtype=bool)
+    if failed.all():
+        return math.nan
+    score[failed] = np.nanmin(score[~failed]) - 1.0
+    return rank_metrics(score, accuracy)["spearman"]
+
+
+def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, proxy, seed, settings): rank metrics over archs with ground truth.
+
+    `frame` is a load_scores()-style table; archs without ground truth are left
+    out. Failed scores are left out of the main metrics and counted in
+    `n_failed`; `spearman_failed_last` ranks them last instead (NASLib's way).
     """
     rows = []
     for (task, proxy, seed, settings), g in frame.groupby(["task", "proxy", "seed", "settings"], sort=True):
-        failed = g["error"].astype(bool)
-        usable = g[~failed & g["accuracy"].notna()]
+        g = g[g["accuracy"].notna()]
+        failed = g["error"].astype(bool).to_numpy()
+        usable = g[~failed]
         metrics = rank_metrics(usable["score"], usable["accuracy"])
         rows.append({"task": task, "proxy": proxy, "seed": seed, **metrics,
                      "n_failed": int(failed.sum()),
+                     "spearman_failed_last": spearman_failed_last(g["score"], g["accuracy"], failed)
+                     if failed.any() else metrics["spearman"],
                      "mean_seconds": float(g["seconds"].mean()), "settings": settings})
     columns = ["task", "proxy", "seed", "spearman", "kendall", "pearson", "top10_precision",
-               "n_archs", "n_failed", "mean_seconds", "settings"]
+               "n_archs", "n_failed", "spearman_failed_last", "mean_seconds", "settings"]
     return pd.DataFrame(rows, columns=columns)

@@ -28,14 +28,15 @@ def bypass_normalisation(net: nn.Module) -> nn.Module:
     return net
 
 
-@proxy("synflow", orientation="larger synaptic flow = more signal propagated = predicted better", log=True)
+@proxy("synflow", version="2", orientation="larger synaptic flow = more signal propagated = predicted better", log=True)
 def synflow(probe: Probe, log: bool = True) -> float:
     """Sum over Conv2d/Linear weights of |w * dR/dw|, R = sum of outputs.
 
     Computed on a copy: normalisation layers (BatchNorm, LayerNorm) bypassed, every parameter and buffer made
     positive, float64, input all ones at batch 1. `log=True` (default) returns
-    the natural log of the sum (NASLib's convention; monotone, so rankings are
-    unchanged, and it keeps deep networks' values far from overflow).
+    log(1 + sum): monotone, so rankings are those of the sum; equal to NASLib's
+    log(sum) at the sizes real networks reach; and 0, not -inf, for a network
+    with no path from input to output, whose synaptic flow is exactly zero.
     """
     net = bypass_normalisation(probe.fresh_copy()).double().train()
     with torch.no_grad():
@@ -49,4 +50,4 @@ def synflow(probe: Probe, log: bool = True) -> float:
     for _, layer in scored_layers(net):
         if layer.weight.grad is not None:
             total += (layer.weight * layer.weight.grad).abs().sum().item()
-    return math.log(total) if log else total
+    return math.log1p(total) if log else total

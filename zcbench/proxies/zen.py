@@ -1,0 +1,150 @@
+"""Zen-score (Lin et al., ICCV 2021, "Zen-NAS"), as NASLib computes it.
+
+The network is re-initialised with standard Gaussian weights; two Gaussian
+inputs x and x + gamma * eps are pushed through it (BatchNorm in train mode)
+and the score is
+
+    log( mean over samples of sum over feature elements |f(x) - f(x + gamma eps)| )
+    + sum over BatchNorm layers of log sqrt( mean over channels of the variance )
+
+with f the feature map before global pooling. The BN term undoes the
+rescaling that BatchNorm applies, so the score measures the expressivity of
+the un-normalised network.
+
+Generic networks. "Before global pooling" is the input of the last
+AdaptiveAvgPool module the forward pass calls (NASLib's hook on the
+AdaptiveAvgPool2d of NB201); a network without one (a ViT that reads the class
+token) uses the input of the last Linear module called, i.e. the features the
+head classifies. On LayerNorm networks (no BatchNorm layer) the variance term
+is empty: zen is then the log of the mean feature difference alone. LayerNorm
+removes the per-token scale as BN removes the per-channel one, but Zen-NAS
+defines no correction for it, and none is invented here; LayerNorm affine
+parameters keep their values (NASLib re-initialises only Conv, BN/GroupNorm
+and Linear layers).
+
+A network whose features do not depend on the input (every path cut by a
+'none' op) has no feature difference: the score is -inf, which the harness
+records as a failure (NASLib stores -1e8 for those).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
+
+from .base import Needs
+from .probe import Probe
+from .registry import proxy
+
+_POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
+
+
+def gaussian_init_(net: nn.Module) -> nn.Module:
+    """Zen-NAS's re-initialisation, in place: conv/linear weights N(0, 1), biases 0, norm affine 1/0."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (_ConvNd, nn.Linear)):
+                nn.init.normal_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+    return net
+
+
+class _PreHeadFeatures:
+    """Records the input of the last global-average-pool (else last Linear) module called."""
+
+    def __init__(self, net: nn.Module):
+        self.pool: torch.Tensor | None = None
+        self.linear: torch.Tensor | None = None
+        self.handles = [m.register_forward_hook(self._hook) for m in net.modules()
+                        if isinstance(m, _POOLS + (nn.Linear,))]
+
+    def _hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        if isinstance(module, _POOLS):
+            self.pool = inputs[0]
+        else:
+            self.linear = inputs[0]
+
+    def take(self) -> torch.Tensor:
+        found = self.pool if self.pool is not None else self.linear
+        self.pool = self.linear = None
+        if found is None:
+            raise ValueError("zen needs a global average pool or a Linear head to read features from")
+        return found
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+class _BatchVariance:
+    """Mean over channels of each BN layer's batch variance, from the first forward only."""
+
+    def __init__(self, net: nn.Module):
+        self.values: dict[int, float] = {}
+        self.handles = [m.register_forward_hook(self._hook) for m in net.modules()
+                        if isinstance(m, _BatchNorm)]
+
+    def _hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        if id(module) not in self.values:
+            x = inputs[0].detach().double().transpose(0, 1).reshape(inputs[0].shape[1], -1)
+            self.values[id(module)] = x.var(dim=1, unbiased=False).mean().item()
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+@proxy("zen", needs=Needs(inputs="gaussian"),
+       orientation="larger response to input perturbations (BN rescaling undone) = more expressive = predicted better",
+       mixup_gamma=0.01, bn_variance="running", gaussian_init=True, seed=0)
+def zen(probe: Probe, mixup_gamma: float = 0.01, bn_variance: str = "running",
+        gaussian_init: bool = True, seed: int = 0) -> float:
+    """Zen-score of a Gaussian-initialised copy on Gaussian inputs shaped like the batch.
+
+    bn_variance: "running" (NASLib's and Zen-NAS's code: each BN's running_var
+    after the two train-mode forward passes, i.e. 0.81 + 0.09 v1 + 0.1 v2 at
+    the default momentum; layers without running statistics use the batch
+    variance) or "batch" (the paper's sigma: the batch variance of the first pass).
+    Inputs come from a torch.Generator seeded with `seed`.
+    """
+    if bn_variance not in ("running", "batch"):
+        raise ValueError(f"bn_variance must be 'running' or 'batch', got {bn_variance!r}")
+    net = probe.fresh_copy().float().train()
+    if gaussian_init:
+        gaussian_init_(net)
+    shape, device = probe.inputs.shape, probe.inputs.device
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    x = torch.randn(shape, generator=gen, device=device)
+    x_mix = x + mixup_gamma * torch.randn(shape, generator=gen, device=device)
+    features, batch_var = _PreHeadFeatures(net), _BatchVariance(net)
+    try:
+        with torch.no_grad():
+            net(x)
+            f1 = features.take()
+            net(x_mix)
+            f2 = features.take()
+    finally:
+        features.remove()
+        batch_var.remove()
+    diff = (f1.double() - f2.double()).abs().reshape(f1.shape[0], -1).sum(dim=1).mean().item()
+    log_bn = 0.0
+    for m in net.modules():
+        if not isinstance(m, _BatchNorm):
+            continue
+        if bn_variance == "running" and m.running_var is not None:
+            var = m.running_var.double().mean().item()
+        elif id(m) in batch_var.values:
+            var = batch_var.values[id(m)]
+        else:
+            continue  # a BN layer the forward pass never called (no statistics to read)
+        log_bn += 0.5 * math.log(var) if var > 0 else -math.inf
+    if diff <= 0:
+        return -math.inf
+    return math.log(diff) + log_bn
