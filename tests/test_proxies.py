@@ -15,21 +15,23 @@ from zcbench.errors import UnknownNameError
 from zcbench.proxies import PROXIES, Probe, score_network
 from zcbench.proxies.base import Needs
 
-from conftest import tiny_cnn
+from conftest import tiny_cnn, tiny_vit
 
 ALL = PROXIES.names()
+NETWORKS = {"cnn": tiny_cnn, "vit": tiny_vit}
 
 
 def _state(net: nn.Module) -> dict:
     return {k: v.clone() for k, v in net.state_dict().items()}
 
 
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
 @pytest.mark.parametrize("name", ALL)
-def test_conformance_tiny_cnn(name, tiny_batch):
-    """Finite, deterministic, documented, and leaves the scored network untouched."""
+def test_conformance(name, kind, tiny_batch):
+    """On a ReLU CNN and a GELU/LayerNorm ViT: finite, deterministic, documented, network untouched."""
     x, y = tiny_batch
     torch.manual_seed(0)
-    net = tiny_cnn()
+    net = NETWORKS[kind]()
     before = _state(net)
     first = score_network(net, x, y, [name])[name]
     second = score_network(net, x, y, [name])[name]
