@@ -4,7 +4,10 @@ from __future__ import annotations
 from .base import Needs, Proxy
 from .probe import Probe
 from .registry import PROXIES, proxy
-from . import size, gradient, synflow, activation, zico  # noqa: F401,E402  (register)
+from . import (  # noqa: F401,E402  (each module registers its proxies)
+    size, gradient, saliency, synflow, activation, swap_reg, jacobian, zico, zen, meco, ntk,
+    az_nas, gradsign, lswag,
+)
 from .scoring import ProxyResult, score_network  # noqa: E402
 
 __all__ = ["PROXIES", "Needs", "Probe", "Proxy", "ProxyResult", "proxy", "score_network"]

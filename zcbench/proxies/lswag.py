@@ -166,7 +166,7 @@ def lswag_psi_value(probe: Probe, window_lo: float = 0, window_hi: float = 100,
 
 
 def combine(lam: float, psi: float) -> float:
-    """Lambda x Psi when Lambda >= 0 (the paper), Lambda / Psi when Lambda < 0 (keeps Psi's sign of effect)."""
+    """Lambda x Psi when Lambda >= 0 (the paper), Lambda / Psi when Lambda < 0 (more Psi never lowers it)."""
     if not psi > 0:
         raise ValueError(f"Psi must be positive, got {psi}")
     return lam * psi if lam >= 0 else lam / psi

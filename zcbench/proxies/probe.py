@@ -190,7 +190,7 @@ class Probe:
         labels = self._require_labels()
         net = replace_all_batch_norm_modules_(self.fresh_copy().train())
         start = time.perf_counter()
-        weight_names = {f"{n}.weight": n for n, _ in scored_layers(net)}
+        weight_names = {(f"{n}.weight" if n else "weight"): n for n, _ in scored_layers(net)}
         params = {k: v.detach() for k, v in net.named_parameters()}
         buffers = {k: v for k, v in net.named_buffers()}
         scored = {k: params[k] for k in weight_names}

@@ -42,12 +42,12 @@ from .registry import proxy
 _POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
 
 
-def gaussian_init_(net: nn.Module) -> nn.Module:
+def gaussian_init_(net: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
     """Zen-NAS's re-initialisation, in place: conv/linear weights N(0, 1), biases 0, norm affine 1/0."""
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, (_ConvNd, nn.Linear)):
-                nn.init.normal_(m.weight)
+                nn.init.normal_(m.weight, generator=generator)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
@@ -101,7 +101,7 @@ class _BatchVariance:
             h.remove()
 
 
-@proxy("zen", needs=Needs(inputs="gaussian"),
+@proxy("zen", needs=Needs(inputs="gaussian"), version="2",  # 2: weights drawn from the seeded generator
        orientation="larger response to input perturbations (BN rescaling undone) = more expressive = predicted better",
        mixup_gamma=0.01, bn_variance="running", gaussian_init=True, seed=0)
 def zen(probe: Probe, mixup_gamma: float = 0.01, bn_variance: str = "running",
@@ -112,15 +112,16 @@ def zen(probe: Probe, mixup_gamma: float = 0.01, bn_variance: str = "running",
     after the two train-mode forward passes, i.e. 0.81 + 0.09 v1 + 0.1 v2 at
     the default momentum; layers without running statistics use the batch
     variance) or "batch" (the paper's sigma: the batch variance of the first pass).
-    Inputs come from a torch.Generator seeded with `seed`.
+    The new weights, then the inputs, are drawn from a torch.Generator seeded
+    with `seed`, so the score is a function of the architecture and `seed`.
     """
     if bn_variance not in ("running", "batch"):
         raise ValueError(f"bn_variance must be 'running' or 'batch', got {bn_variance!r}")
     net = probe.fresh_copy().float().train()
-    if gaussian_init:
-        gaussian_init_(net)
     shape, device = probe.inputs.shape, probe.inputs.device
     gen = torch.Generator(device=device).manual_seed(int(seed))
+    if gaussian_init:
+        gaussian_init_(net, gen)
     x = torch.randn(shape, generator=gen, device=device)
     x_mix = x + mixup_gamma * torch.randn(shape, generator=gen, device=device)
     features, batch_var = _PreHeadFeatures(net), _BatchVariance(net)

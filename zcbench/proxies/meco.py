@@ -1,0 +1,91 @@
+"""MeCo (Jiang et al., NeurIPS 2023): minimum eigenvalue of feature-map correlation.
+
+For every feature map the network produces on ONE input image, the rows of
+the map (channels of a (C, H, W) conv map) are correlated across their
+positions; the layer's term is the smallest eigenvalue of that C x C Pearson
+correlation matrix, and MeCo is the sum of the terms. Following the authors'
+code (HamsterMimi/MeCo, `get_score`): the network is in train mode, the batch
+holds a single image (their default batch size is 1, so BatchNorm normalises
+over that image's positions), and every module's output is read.
+
+Choices:
+- Layers: every distinct tensor that a module returns, counted once. The
+  authors hook every module, so a tensor returned by several modules (a
+  Sequential and its last layer, an Identity op) is counted once per module
+  there; counting distinct tensors makes the score independent of how a
+  network nests its modules. Tensors with one value per row (logits, pooled
+  vectors: (B, F) or (B, C, 1, 1)) give rows with no variance and add 0, as
+  in the authors' code.
+- Rows: the first axis of the per-sample tensor, as the authors' code reshapes
+  every output. For conv maps these are the channels; for token maps
+  (T, D) of a transformer they are the tokens, correlated across the D
+  features (the D x D channel matrix would be rank-deficient whenever D > T,
+  its minimum eigenvalue 0 for every ViT).
+- NaN rows: a row with zero variance (a dead channel, a 'none' op's zeros) has
+  no correlation. The authors' code sets such NaN entries to 0, which puts an
+  exact 0 eigenvalue in the (otherwise positive semi-definite) matrix, so the
+  layer's term is 0; that value is used here directly instead of going through
+  NaN. Eigenvalues are computed in float64 by eigvalsh.
+"""
+from __future__ import annotations
+
+import torch
+
+from .base import Needs
+from .probe import Probe
+from .registry import proxy
+
+
+def min_correlation_eigenvalue(rows: torch.Tensor) -> float:
+    """Smallest eigenvalue of the Pearson correlation of `rows` (R, N), 0 if a row is constant."""
+    x = rows.double()
+    x = x - x.mean(dim=1, keepdim=True)
+    norm = x.norm(dim=1)
+    if x.shape[0] < 2 or x.shape[1] < 2 or bool((norm == 0).any()):
+        return 0.0
+    x = x / norm[:, None]
+    corr = x @ x.T
+    return float(torch.linalg.eigvalsh(corr)[0])
+
+
+def _feature_maps(net: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every distinct tensor output of every module (the root included), in call order."""
+    seen: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def hook(module, inputs, output):
+        # the original is held too, so that its id cannot be reused during the pass;
+        # the clone survives later in-place ops
+        if isinstance(output, torch.Tensor) and (id(output), output._version) not in seen:
+            seen[(id(output), output._version)] = (output, output.detach().clone())
+
+    handles = [m.register_forward_hook(hook) for m in net.modules()]
+    try:
+        with torch.no_grad():
+            net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return [copy for _, copy in seen.values()]
+
+
+@proxy("meco", orientation="larger minimum eigenvalue of feature correlations = less redundant features = predicted better",
+       samples=1)
+def meco(probe: Probe, samples: int = 1) -> float:
+    """Sum over module outputs of the minimum eigenvalue of the per-image row correlation matrix.
+
+    The first `samples` images of the batch are forwarded together (train mode)
+    and the score is the mean over them of each image's MeCo; 1 is the paper's
+    setting (one image, BatchNorm statistics from that image alone).
+    """
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    x = probe.inputs[:samples]
+    maps = _feature_maps(probe.fresh_copy().train(), x)
+    total = 0.0
+    for fmap in maps:
+        if fmap.dim() < 2 or fmap.shape[0] != x.shape[0]:
+            continue
+        for i in range(x.shape[0]):
+            sample = fmap[i]
+            total += min_correlation_eigenvalue(sample.reshape(sample.shape[0], -1))
+    return total / x.shape[0]
