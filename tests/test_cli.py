@@ -1,7 +1,6 @@
 """The main command end to end: configs, outputs, resume, kill, errors."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

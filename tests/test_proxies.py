@@ -49,8 +49,10 @@ def test_conformance(name, kind, tiny_batch):
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_proxy_has_a_config(name):
-    cfg = OmegaConf.load(CONF_DIR / "proxy" / f"{name}.yaml")
-    assert cfg is not None
+    """conf/proxy/<name>.yaml exists, is packaged under proxy.<name>, and states the proxy's defaults."""
+    path = CONF_DIR / "proxy" / f"{name}.yaml"
+    assert path.read_text().splitlines()[0] == f"# @package proxy.{name}"
+    assert OmegaConf.to_container(OmegaConf.load(path)) == PROXIES.get(name).defaults
     defaults = OmegaConf.load(CONF_DIR / "proxy" / "all.yaml").defaults
     assert name in list(defaults)
 

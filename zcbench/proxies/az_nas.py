@@ -47,10 +47,9 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.conv import _ConvNd
 
 from .probe import Probe
+from .init import reinitialise_
 from .registry import proxy
 from .size import flops as _flops
 
@@ -61,16 +60,8 @@ _DEFAULTS = dict(init="kaiming_fanin", blocks="auto", seed=0)
 
 def kaiming_fanin_init_(net: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
     """AZ-NAS's re-initialisation: conv/linear Kaiming-normal (fan-in, ReLU gain), biases 0, BN/GN affine 1/0."""
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, (_ConvNd, nn.Linear)):
-                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu", generator=generator)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-    return net
+    return reinitialise_(net, lambda w, g: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu",
+                                                                   generator=g), generator)
 
 
 def _is_feature(t: object) -> bool:

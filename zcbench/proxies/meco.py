@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import torch
 
-from .base import Needs
 from .probe import Probe
 from .registry import proxy
 

@@ -33,10 +33,10 @@ import math
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.conv import _ConvNd
 
 from .base import Needs
 from .probe import Probe
+from .init import reinitialise_
 from .registry import proxy
 
 _POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
@@ -44,16 +44,7 @@ _POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
 
 def gaussian_init_(net: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
     """Zen-NAS's re-initialisation, in place: conv/linear weights N(0, 1), biases 0, norm affine 1/0."""
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, (_ConvNd, nn.Linear)):
-                nn.init.normal_(m.weight, generator=generator)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-    return net
+    return reinitialise_(net, lambda w, g: nn.init.normal_(w, generator=g), generator)
 
 
 class _PreHeadFeatures:
