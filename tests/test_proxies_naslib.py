@@ -8,12 +8,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 from torch import nn
 
 import zcbench.proxies.jacobian  # noqa: F401  (registers jacov, epe_nas)
 import zcbench.proxies.saliency  # noqa: F401  (registers l2_norm, plain, grasp, fisher)
-from zcbench.benchmarks.tasks import CONF_DIR
 from zcbench.proxies import PROXIES, score_network
 from zcbench.proxies.jacobian import epe_nas_from_jacobian, jacov_from_jacobian
 
@@ -36,15 +34,6 @@ def test_all_together_equal_each_alone(tiny_batch):
     together = score_network(net, x, y, NAMES)
     for name in NAMES:
         assert score_network(net, x, y, [name])[name].score == together[name].score
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_config(name):
-    path = CONF_DIR / "proxy" / f"{name}.yaml"
-    assert path.read_text().splitlines()[0] == f"# @package proxy.{name}"
-    cfg = OmegaConf.to_container(OmegaConf.load(path))
-    assert set(cfg) == set(PROXIES.get(name).defaults)
-    assert cfg == PROXIES.get(name).defaults
 
 
 def test_label_needs():
