@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -31,6 +32,27 @@ def tiny_cnn(num_classes: int = 10) -> nn.Module:
         nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
         nn.AvgPool2d(2), nn.Conv2d(8, 16, 1), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, num_classes))
+
+
+def linear_case():
+    """A bias-free linear classifier with a batch: (net, x, y, W as float64 numpy)."""
+    torch.manual_seed(3)
+    net = nn.Linear(3, 2, bias=False)
+    x = torch.randn(8, 3)
+    y = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1])
+    return net, x, y, net.weight.detach().numpy().astype(np.float64)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    return p / p.sum(1, keepdims=True)
+
+
+def ce_grad(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dL/dW of the mean cross-entropy of a bias-free linear classifier, in numpy."""
+    p = softmax(x @ w.T)
+    p[np.arange(len(y)), y] -= 1
+    return p.T @ x / len(y)
 
 
 @pytest.fixture

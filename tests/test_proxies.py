@@ -15,7 +15,7 @@ from zcbench.errors import UnknownNameError
 from zcbench.proxies import PROXIES, Probe, score_network
 from zcbench.proxies.base import Needs
 
-from conftest import tiny_cnn, tiny_vit
+from conftest import ce_grad, linear_case, tiny_cnn, tiny_vit
 
 ALL = PROXIES.names()
 NETWORKS = {"cnn": tiny_cnn, "vit": tiny_vit}
@@ -113,36 +113,18 @@ def test_flops_conv_and_pool_by_hand():
     assert score_network(net, x, None, ["flops"])["flops"].score == conv + pool
 
 
-def _linear_case():
-    torch.manual_seed(3)
-    net = nn.Linear(3, 2, bias=False)
-    x = torch.randn(8, 3)
-    y = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1])
-    w = net.weight.detach().numpy().astype(np.float64)
-    return net, x, y, w
-
-
-def _ce_grad(w, x, y):
-    """dL/dW of mean cross-entropy of a bias-free linear classifier."""
-    logits = x @ w.T
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    p[np.arange(len(y)), y] -= 1
-    return p.T @ x / len(y)
-
-
 def test_grad_norm_and_snip_by_hand():
-    net, x, y, w = _linear_case()
-    g = _ce_grad(w, x.numpy().astype(np.float64), y.numpy())
+    net, x, y, w = linear_case()
+    g = ce_grad(w, x.numpy().astype(np.float64), y.numpy())
     res = score_network(net, x, y, ["grad_norm", "snip"])
     assert res["grad_norm"].score == pytest.approx(np.linalg.norm(g), rel=1e-5)
     assert res["snip"].score == pytest.approx(np.abs(g * w).sum(), rel=1e-5)
 
 
 def test_zico_by_hand():
-    net, x, y, w = _linear_case()
+    net, x, y, w = linear_case()
     xs, ys = x.numpy().astype(np.float64), y.numpy()
-    g = np.stack([_ce_grad(w, xs[:4], ys[:4]).ravel(), _ce_grad(w, xs[4:], ys[4:]).ravel()])
+    g = np.stack([ce_grad(w, xs[:4], ys[:4]).ravel(), ce_grad(w, xs[4:], ys[4:]).ravel()])
     std, mean_abs = g.std(0), np.abs(g).mean(0)
     expected = math.log((mean_abs[std > 0] / std[std > 0]).sum())
     assert score_network(net, x, y, ["zico"])["zico"].score == pytest.approx(expected, rel=1e-4)

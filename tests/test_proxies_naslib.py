@@ -15,7 +15,7 @@ import zcbench.proxies.saliency  # noqa: F401  (registers l2_norm, plain, grasp,
 from zcbench.proxies import PROXIES, score_network
 from zcbench.proxies.jacobian import epe_nas_from_jacobian, jacov_from_jacobian
 
-from conftest import tiny_cnn
+from conftest import ce_grad, linear_case, softmax, tiny_cnn
 
 NAMES = ["l2_norm", "plain", "grasp", "fisher", "jacov", "epe_nas"]
 K = 1e-5
@@ -42,27 +42,6 @@ def test_label_needs():
 
 
 # ------------------------------------------------------- hand-computed cases
-def _linear_case():
-    torch.manual_seed(3)
-    net = nn.Linear(3, 2, bias=False)
-    x = torch.randn(8, 3)
-    y = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1])
-    w = net.weight.detach().numpy().astype(np.float64)
-    return net, x, y, w
-
-
-def _softmax(logits):
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    return p / p.sum(1, keepdims=True)
-
-
-def _ce_grad(w, x, y):
-    """dL/dW of mean cross-entropy of a bias-free linear classifier."""
-    p = _softmax(x @ w.T)
-    p[np.arange(len(y)), y] -= 1
-    return p.T @ x / len(y)
-
-
 def test_l2_norm_by_hand():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 4, 3, bias=True), nn.BatchNorm2d(4), nn.ReLU(),
@@ -74,8 +53,8 @@ def test_l2_norm_by_hand():
 
 
 def test_plain_by_hand_is_signed():
-    net, x, y, w = _linear_case()
-    g = _ce_grad(w, x.numpy().astype(np.float64), y.numpy())
+    net, x, y, w = linear_case()
+    g = ce_grad(w, x.numpy().astype(np.float64), y.numpy())
     got = score_network(net, x, y, ["plain", "snip"])
     assert got["plain"].score == pytest.approx((g * w).sum(), rel=1e-5)
     assert got["snip"].score == pytest.approx(np.abs(g * w).sum(), rel=1e-5)
@@ -84,10 +63,10 @@ def test_plain_by_hand_is_signed():
 
 def test_grasp_by_hand_linear_classifier():
     """Mean CE of z = W x: H g = (1/B) sum_i (diag p_i - p_i p_i^T) G x_i x_i^T; score = -sum W * Hg."""
-    net, x, y, w = _linear_case()
+    net, x, y, w = linear_case()
     xs = x.numpy().astype(np.float64)
-    g = _ce_grad(w, xs, y.numpy())
-    p = _softmax(xs @ w.T)
+    g = ce_grad(w, xs, y.numpy())
+    p = softmax(xs @ w.T)
     hg = np.zeros_like(w)
     for pi, xi in zip(p, xs):
         u = g @ xi
@@ -119,10 +98,10 @@ def test_grasp_matches_full_hessian_two_layers():
 
 def test_fisher_by_hand_linear_classifier():
     """act = logits z; dL/dz = (p - onehot) / B; fisher_k = 0.5 mean_n (z_nk dL/dz_nk)^2."""
-    net, x, y, w = _linear_case()
+    net, x, y, w = linear_case()
     xs = x.numpy().astype(np.float64)
     z = xs @ w.T
-    dz = _softmax(z)
+    dz = softmax(z)
     dz[np.arange(len(y)), y.numpy()] -= 1
     dz /= len(y)
     per_channel = 0.5 * ((z * dz) ** 2).mean(0)

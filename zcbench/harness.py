@@ -175,7 +175,7 @@ def run(cfg: DictConfig) -> RunResult:
 
     frame = load_scores(scores_path)
     wanted = frame[(frame["task"] == task.name) & (frame["seed"] == seed) & frame["arch"].isin(archs)
-                   & frame.apply(lambda r: settings.get(r["proxy"]) == r["settings"], axis=1)]
+                   & (frame["proxy"].map(settings) == frame["settings"])]
     table = correlation_table(wanted)
     table.to_csv(out_dir / ("correlations.csv" if not shard else
                             f"correlations.shard-{shard[0]}-of-{shard[1]}.csv"), index=False)

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .base import Needs
 from .probe import Probe
 from .init import reinitialise_
 from .registry import proxy
@@ -162,18 +163,13 @@ def block_trainability(f_in: torch.Tensor, f_out: torch.Tensor, gen: torch.Gener
     return -s - 1.0 / (s + 1e-6) + 2.0
 
 
+_AZ_PASS = Needs(passes=frozenset({"shared"}))
+
+
 def az_signals(probe: Probe, init: str = "kaiming_fanin", blocks: str = "auto", seed: int = 0) -> dict:
-    """Per-feature expressivity and per-block trainability from one pass, memoised on the probe."""
-    memo = probe.__dict__.setdefault("_az_nas_memo", {})
-    key = (init, blocks, int(seed))
-    if key not in memo:
-        try:
-            memo[key] = _az_pass(probe, init, blocks, int(seed))
-        except Exception as err:  # remembered: the other components fail alike without re-running
-            memo[key] = err
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    return memo[key]
+    """Per-feature expressivity and per-block trainability from one pass, shared through the probe."""
+    return probe.shared(f"az_nas:{init}:{blocks}:{int(seed)}",
+                        lambda: _az_pass(probe, init, blocks, int(seed)))
 
 
 def _az_pass(probe: Probe, init: str, blocks: str, seed: int) -> dict:
@@ -194,7 +190,7 @@ def _finite_or_neg_inf(value: float) -> float:
     return -math.inf if math.isnan(value) else float(value)
 
 
-@proxy("az_expressivity", orientation="more isotropic block features (high spectral entropy) = more expressive "
+@proxy("az_expressivity", needs=_AZ_PASS, orientation="more isotropic block features (high spectral entropy) = more expressive "
                                       "= predicted better", **_DEFAULTS)
 def az_expressivity(probe: Probe, init: str = "kaiming_fanin", blocks: str = "auto", seed: int = 0) -> float:
     """AZ-NAS expressivity: sum over block features of the channel-covariance spectral entropy.
@@ -204,7 +200,7 @@ def az_expressivity(probe: Probe, init: str = "kaiming_fanin", blocks: str = "au
     return _finite_or_neg_inf(float(np.sum(az_signals(probe, init, blocks, seed)["expressivity"])))
 
 
-@proxy("az_progressivity", orientation="expressivity growing at every block = predicted better",
+@proxy("az_progressivity", needs=_AZ_PASS, orientation="expressivity growing at every block = predicted better",
        **_DEFAULTS)
 def az_progressivity(probe: Probe, init: str = "kaiming_fanin", blocks: str = "auto", seed: int = 0) -> float:
     """AZ-NAS progressivity: the smallest increase of expressivity from one block feature to the next."""
@@ -212,7 +208,7 @@ def az_progressivity(probe: Probe, init: str = "kaiming_fanin", blocks: str = "a
     return _finite_or_neg_inf(float(np.min(e[1:] - e[:-1])))
 
 
-@proxy("az_trainability", orientation="block Jacobians with spectral norm near 1 (gradients neither vanish nor "
+@proxy("az_trainability", needs=_AZ_PASS, orientation="block Jacobians with spectral norm near 1 (gradients neither vanish nor "
                                       "explode) = predicted better",
        identity_blocks="worst", **_DEFAULTS)
 def az_trainability(probe: Probe, init: str = "kaiming_fanin", blocks: str = "auto", seed: int = 0,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # Shared passes a proxy may declare; the Probe implements each one.
 PASSES = ("activation_codes", "gradients", "channel_saliency", "split_gradients",
-          "input_jacobian", "per_sample_gradients")
+          "input_jacobian", "per_sample_gradients", "shared")
 
 
 @dataclass(frozen=True)

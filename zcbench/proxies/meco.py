@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import torch
 
-from .probe import Probe
+from .probe import Probe, forward_with_hooks
 from .registry import proxy
 
 
@@ -57,13 +57,7 @@ def _feature_maps(net: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
         if isinstance(output, torch.Tensor) and (id(output), output._version) not in seen:
             seen[(id(output), output._version)] = (output, output.detach().clone())
 
-    handles = [m.register_forward_hook(hook) for m in net.modules()]
-    try:
-        with torch.no_grad():
-            net(x)
-    finally:
-        for h in handles:
-            h.remove()
+    forward_with_hooks(net, x, net.modules(), hook)
     return [copy for _, copy in seen.values()]
 
 

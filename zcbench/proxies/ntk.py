@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .base import Needs
-from .probe import ACTIVATIONS, Probe
+from .probe import ACTIVATIONS, Probe, forward_with_hooks
 from .registry import proxy
 
 
@@ -89,13 +89,7 @@ def _activation_codes(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     def hook(module, inputs, output):
         codes.append((inputs[0].detach() > 0).reshape(inputs[0].shape[0], -1))
 
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, ACTIVATIONS)]
-    try:
-        with torch.no_grad():
-            net(x)
-    finally:
-        for h in handles:
-            h.remove()
+    forward_with_hooks(net, x, (m for m in net.modules() if isinstance(m, ACTIVATIONS)), hook)
     return codes
 
 

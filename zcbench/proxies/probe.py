@@ -22,6 +22,18 @@ ACTIVATIONS = (nn.ReLU, nn.GELU)
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def forward_with_hooks(net: nn.Module, x: torch.Tensor, modules: Iterable[nn.Module],
+                       hook: Callable) -> None:
+    """One no-grad forward of `net` on `x` with `hook` as forward hook on `modules`, removed after."""
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        with torch.no_grad():
+            net(x)
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def scored_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:
     """The Conv2d/Linear layers (with weights) that weight-based proxies sum over."""
     return [(n, m) for n, m in net.named_modules()
@@ -91,6 +103,20 @@ class Probe:
         (vmap over grad) in chunks, so memory stays at chunk_size gradients.
         """
         return self._memo("per_sample_gradients", lambda: self._per_sample_pass(chunk_size))
+
+    def shared(self, key: str, compute: Callable[[], object]) -> object:
+        """Run a pass that a proxy module defines (e.g. AZ-NAS's block-feature pass) once.
+
+        Memoised and timed like the built-in passes, so proxies that share it pay
+        for it once and each reports its cost; declare it as the "shared" pass.
+        """
+        name = f"shared:{key}"
+
+        def run() -> None:
+            start = time.perf_counter()
+            self._results[name] = compute()
+            self.pass_seconds[name] = time.perf_counter() - start
+        return self._memo(name, run)
 
     def weights(self) -> dict[str, torch.Tensor]:
         """Weights of the scored layers (the original tensors; do not modify)."""
