@@ -32,12 +32,16 @@ def _cfg(tmp_path, real_data, *overrides):
 
 # ------------------------------------------------------------------ configs
 @pytest.mark.parametrize("task", TASKS)
-@pytest.mark.parametrize("proxy_cfg", PROXY_CONFIGS)
-def test_every_config_composes(task, proxy_cfg):
-    cfg = compose([f"task={task}", f"proxy={proxy_cfg}"])
+def test_every_task_config_composes(task):
+    cfg = compose([f"task={task}"])
     t = Task.from_config(cfg.task)
     assert t.name == task and t.num_classes > 0
-    names = resolve_proxies(cfg.proxy)
+    get_space(t.space)
+
+
+@pytest.mark.parametrize("proxy_cfg", PROXY_CONFIGS)
+def test_every_proxy_config_composes(proxy_cfg):
+    names = resolve_proxies(compose([f"proxy={proxy_cfg}"]).proxy)
     assert names and all(n in PROXIES for n in names)
 
 
@@ -199,3 +203,22 @@ def test_stand_in_images_are_announced(tmp_path, real_data, capsys):
     run(_cfg(tmp_path, real_data, "task=nb201_imagenet16_120", "proxy=params", "n_archs=2", "batch_size=8"))
     out = capsys.readouterr().out
     assert "STAND-IN for ImageNet16-120" in out and "16x16" in out
+
+
+# ------------------------------------------------------- tasks without truth
+def test_task_without_ground_truth_samples_the_space_and_reports_scores_only(tmp_path, capsys):
+    cfg = compose([f"out_dir={tmp_path}", "data_root=null", "progress=false", "proxy=params",
+                   "n_archs=3", "~task.truth"])
+    result = run(cfg)
+    out = capsys.readouterr().out
+    assert "has no ground truth" in out
+    frame = zcbench.load_scores(result.scores_path)
+    assert len(frame) == 3 and frame["accuracy"].isna().all() and frame["score"].notna().all()
+
+
+def test_space_options_typo_and_unknown_target_are_named():
+    with pytest.raises(ZcbenchError, match="does not take options \\['hed'\\]"):
+        get_space("nb201").build("(0, 2, 3, 4, 2, 0)", 10, hed="x")
+    with pytest.raises(UnknownNameError, match="valid target names: .*classes"):
+        Task.from_config({"name": "t", "space": "nb201", "dataset": "cifar10", "num_classes": 10,
+                          "target": "segmentaton"})

@@ -193,7 +193,9 @@ def imagenet16_train(root: str | Path, num_classes: int = 120) -> ImageSet:
 
 
 @dataclass(frozen=True)
-class _Spec:
+class DatasetSpec:
+    """How to find, decode and normalise one dataset's training images."""
+
     title: str
     side: int  # native image side in pixels
     classes: int
@@ -203,15 +205,25 @@ class _Spec:
     directory: Callable[[str | Path], Path]
 
 
-_SPECS: dict[str, _Spec] = {
-    "cifar10": _Spec("CIFAR-10", 32, 10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
+_SPECS: dict[str, DatasetSpec] = {
+    "cifar10": DatasetSpec("CIFAR-10", 32, 10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
                      cifar10_train, cifar10_dir),
-    "cifar100": _Spec("CIFAR-100", 32, 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
+    "cifar100": DatasetSpec("CIFAR-100", 32, 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
                       cifar100_train, cifar100_dir),
-    "imagenet16_120": _Spec("ImageNet16-120", 16, 120, (0.481, 0.457, 0.408),
+    "imagenet16_120": DatasetSpec("ImageNet16-120", 16, 120, (0.481, 0.457, 0.408),
                             (0.247, 0.240, 0.255), imagenet16_train, imagenet16_dir),
 }
-DATASETS: tuple[str, ...] = tuple(_SPECS)
+
+
+def register_dataset(name: str, spec: DatasetSpec) -> None:
+    """Make ``name`` loadable by :func:`load_batch` (modules with more image formats call this)."""
+    if name in _SPECS:
+        raise ZcbenchError(f"dataset {name!r} is registered twice")
+    _SPECS[name] = spec
+
+
+def dataset_names() -> list[str]:
+    return sorted(_SPECS)
 
 
 def _resolve_root(data_root: str | Path | None) -> Path | None:

@@ -20,6 +20,7 @@ from .datasets import Batch, load_batch
 from .errors import InvalidArchError, ZcbenchError
 from .proxies import PROXIES, score_network
 from .spaces import SearchSpace, get_space
+from .targets import make_targets
 
 
 @dataclass
@@ -76,6 +77,18 @@ def sample_archs(pool: Sequence[str], n: int, seed: int) -> list[str]:
     return random.Random(seed).sample(sorted(pool), n)
 
 
+def sample_from_space(space: SearchSpace, n: int, seed: int, max_tries: int = 100) -> list[str]:
+    """n distinct archs drawn uniformly from the space itself (tasks without ground truth)."""
+    rng = random.Random(seed)
+    archs: dict[str, None] = {}
+    for _ in range(max_tries * n):
+        archs.setdefault(space.sample(rng))
+        if len(archs) == n:
+            return list(archs)
+    raise ZcbenchError(f"n_archs={n} but only {len(archs)} distinct archs were drawn from space "
+                       f"{space.name} in {max_tries * n} tries; is the space that small?")
+
+
 def parse_shard(shard: str | None) -> tuple[int, int] | None:
     if shard in (None, "", "null"):
         return None
@@ -93,10 +106,12 @@ def arch_seed(seed: int, arch: str) -> int:
     return int.from_bytes(digest[:8], "little") % (2**63)
 
 
-def settings_key(batch: Batch, options: Mapping[str, Any]) -> str:
+def settings_key(batch: Batch, options: Mapping[str, Any],
+                 space_options: Mapping[str, Any] | None = None) -> str:
     """The settings that change a score, spelled out (part of the cache key)."""
     shape = "x".join(str(s) for s in batch.inputs.shape)
     parts = [f"input={batch.dataset}", f"batch={shape}"]
+    parts += [f"space.{k}={v}" for k, v in sorted((space_options or {}).items())]
     parts += [f"{k}={options[k]}" for k in sorted(options)]
     return ";".join(parts)
 
@@ -122,11 +137,18 @@ def run(cfg: DictConfig) -> RunResult:
     batch_size = int(cfg.batch_size or task.batch_size)
     seed = int(cfg.seed)
 
-    truth = _truth_or_explain(task, data_root)
+    if task.has_truth:
+        truth = _truth_or_explain(task, data_root)
+    else:
+        truth = pd.DataFrame({"arch": pd.Series(dtype=str), "accuracy": pd.Series(dtype=float)})
+        print(f"[zcbench] task {task.name} has no ground truth: archs are sampled from the space "
+              f"{space.name} and only scores come out (no correlations)")
     if cfg.get("archs"):
         archs = read_arch_file(cfg.archs, space)
-    else:
+    elif task.has_truth:
         archs = sample_archs(truth["arch"], int(cfg.n_archs), seed)
+    else:
+        archs = sample_from_space(space, int(cfg.n_archs), seed)
     shard = parse_shard(cfg.get("shard"))
     scores_path = out_dir / "scores.h5"
     if shard:
@@ -139,9 +161,12 @@ def run(cfg: DictConfig) -> RunResult:
     print(f"[zcbench] inputs: {batch.source}")
     if batch.synthetic:
         print("[zcbench] WARNING: scores below come from SYNTHETIC inputs, not real images")
-    inputs, labels = batch.inputs.to(device), batch.labels.to(device)
+    targets, target_source = make_targets(task.target, batch, task.num_classes, seed, task.target_options)
+    if task.target != "classes":
+        print(f"[zcbench] targets: {target_source}")
+    inputs, labels = batch.inputs.to(device), targets.to(device)
     loss_fn = LOSSES.get(task.loss)
-    settings = {name: settings_key(batch, opts) for name, opts in proxies.items()}
+    settings = {name: settings_key(batch, opts, task.space_options) for name, opts in proxies.items()}
     versions = {name: PROXIES.get(name).version for name in proxies}
 
     cache = ScoreCache(scores_path)
@@ -155,7 +180,7 @@ def run(cfg: DictConfig) -> RunResult:
             continue
         torch.manual_seed(arch_seed(seed, arch))
         try:
-            net = space.build(arch, task.num_classes).to(device)
+            net = space.build(arch, task.num_classes, **task.space_options).to(device)
         except Exception as err:  # an arch that cannot be built fails every proxy, visibly
             results = {p: (float("nan"), 0.0, f"build failed: {type(err).__name__}: {err}") for p in todo}
         else:
@@ -170,7 +195,8 @@ def run(cfg: DictConfig) -> RunResult:
         if computed % int(cfg.get("checkpoint_every", 25)) == 0:
             cache.checkpoint()
     bar.close()
-    cache.set_truth(truth.loc[truth["arch"].isin(archs), ["arch", "accuracy"]].assign(task=task.name))
+    if task.has_truth:
+        cache.set_truth(truth.loc[truth["arch"].isin(archs), ["arch", "accuracy"]].assign(task=task.name))
     cache.checkpoint()
 
     frame = load_scores(scores_path)

@@ -31,7 +31,13 @@ class Task:
 
     truth: reader name and its options (see benchmarks.readers), plus
         `metric` (what the number is) and `higher_is_better`; accuracies are
-        oriented so that higher = better before any correlation.
+        oriented so that higher = better before any correlation. Empty for a
+        task without ground truth: its archs are sampled from the space and
+        only scores come out.
+    space_options: keyword options for the space's build() (a head, an
+        image size, a qkv rule).
+    target: what the loss compares outputs with (see zcbench.targets), with
+        `target_options` for its builder.
     """
 
     name: str
@@ -42,7 +48,14 @@ class Task:
     image_size: int | None = None
     loss: str = "cross_entropy"
     truth: Mapping[str, Any] = field(default_factory=dict)
+    space_options: Mapping[str, Any] = field(default_factory=dict)
+    target: str = "classes"
+    target_options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+
+    @property
+    def has_truth(self) -> bool:
+        return bool(self.truth)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "Task":
@@ -54,6 +67,9 @@ class Task:
                                f"valid keys: {sorted(known)}")
         get_space(data["space"])  # fail early on a typo
         LOSSES.get(data.get("loss", "cross_entropy"))
+        from ..targets import TARGETS
+
+        TARGETS.get(data.get("target", "classes"))
         return cls(**data)
 
 

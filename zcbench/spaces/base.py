@@ -11,6 +11,8 @@ import random
 
 from torch import nn
 
+from ..errors import ZcbenchError
+
 
 class SearchSpace(abc.ABC):
     """A search space: parse/validate encodings, sample, build networks."""
@@ -29,8 +31,12 @@ class SearchSpace(abc.ABC):
         """Draw one architecture uniformly at random; returns its canonical string."""
 
     @abc.abstractmethod
-    def build(self, arch: str, num_classes: int) -> nn.Module:
-        """Build the network of `arch` (canonical string) at random initialisation."""
+    def build(self, arch: str, num_classes: int, **options) -> nn.Module:
+        """Build the network of `arch` (canonical string) at random initialisation.
+
+        `options` come from the task config's `space_options` (e.g. a task head,
+        an image size); a space rejects options it does not know, naming them.
+        """
 
     def from_benchmark_key(self, key: str) -> str:
         """Canonical string of an architecture key as a ground-truth file writes it.
@@ -39,3 +45,10 @@ class SearchSpace(abc.ABC):
         encoding (e.g. NASLib's op-index tuples) override it.
         """
         return self.canonical(key)
+
+    def check_options(self, options: dict, valid: tuple[str, ...] = ()) -> None:
+        """Raise if `options` has keys outside `valid` (typos in a task's space_options)."""
+        extra = sorted(set(options) - set(valid))
+        if extra:
+            raise ZcbenchError(f"space {self.name} does not take options {extra}; "
+                               f"valid options: {sorted(valid) or 'none'}")

@@ -219,7 +219,8 @@ class NB201Space(SearchSpace):
     def sample(self, rng: random.Random) -> str:
         return from_naslib_tuple(tuple(rng.randrange(len(OPS)) for _ in EDGES))
 
-    def build(self, arch: str, num_classes: int) -> nn.Module:
+    def build(self, arch: str, num_classes: int, **options) -> nn.Module:
+        self.check_options(options)
         return TinyNetwork(_parse(arch), num_classes)
 
     def from_benchmark_key(self, key: str) -> str:
