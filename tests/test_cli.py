@@ -222,3 +222,17 @@ def test_space_options_typo_and_unknown_target_are_named():
     with pytest.raises(UnknownNameError, match="valid target names: .*classes"):
         Task.from_config({"name": "t", "space": "nb201", "dataset": "cifar10", "num_classes": 10,
                           "target": "segmentaton"})
+
+
+def test_task_proxy_options_fill_only_null_proxy_options():
+    from zcbench.harness import apply_task_options
+
+    task = Task(name="t", space="nb201", dataset="cifar10", num_classes=10,
+                proxy_options={"lswag": {"window_lo": 30, "window_hi": 60}})
+    chosen = apply_task_options({"lswag": {"window_lo": None, "window_hi": 90}, "nwot": {}}, task)
+    assert chosen["lswag"]["window_lo"] == 30 and chosen["lswag"]["window_hi"] == 90
+    assert chosen["nwot"] == {}
+    bad = Task(name="t", space="nb201", dataset="cifar10", num_classes=10,
+               proxy_options={"lswag": {"windw_lo": 30}})
+    with pytest.raises(ZcbenchError, match="windw_lo.*valid options"):
+        apply_task_options({"lswag": {}}, bad)

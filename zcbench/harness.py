@@ -51,6 +51,27 @@ def resolve_proxies(selection: Any) -> dict[str, dict[str, Any]]:
     return chosen
 
 
+def apply_task_options(proxies: Mapping[str, Mapping[str, Any]], task: Task) -> dict[str, dict[str, Any]]:
+    """Fill each proxy's null options from the task's `proxy_options` (e.g. its L-SWAG window).
+
+    An option the proxy config sets explicitly wins over the task; the task's
+    value only replaces null. Task options a proxy does not have are an error.
+    """
+    out = {name: dict(opts) for name, opts in proxies.items()}
+    for name, chosen in (task.proxy_options or {}).items():
+        if name not in out:
+            continue
+        known = PROXIES.get(name).defaults
+        unknown = sorted(set(chosen) - set(known))
+        if unknown:
+            raise ZcbenchError(f"task {task.name} sets proxy_options.{name} {unknown}, which proxy {name} "
+                               f"does not take; valid options: {sorted(known)}")
+        for key, value in chosen.items():
+            if out[name].get(key) is None:
+                out[name][key] = value
+    return out
+
+
 def read_arch_file(path: str | Path, space: SearchSpace) -> list[str]:
     """Canonical archs from a file of one encoding per line (blank lines and # comments skipped)."""
     path = Path(path)
@@ -125,18 +146,34 @@ def pick_device(name: str) -> torch.device:
 
 
 # --------------------------------------------------------------------- run
-def run(cfg: DictConfig) -> RunResult:
-    """Score the configured proxies on the configured task; see conf/config.yaml for the knobs."""
+@dataclass
+class Setup:
+    """Everything a run over one task needs before the first network is built."""
+
+    task: Task
+    space: SearchSpace
+    truth: pd.DataFrame  # arch, accuracy (empty for a task without ground truth)
+    archs: list[str]
+    batch: Batch
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    loss_fn: Any
+    device: torch.device
+    seed: int
+
+
+def prepare(cfg: DictConfig, what: str = "") -> Setup:
+    """Task, ground truth, the architectures to visit and the input batch, as configured.
+
+    Shared by the proxy run and the layer-selection command, so both sample
+    the same archs and read the same images for the same config.
+    """
     task = Task.from_config(cfg.task)
     space = get_space(task.space)
-    proxies = resolve_proxies(cfg.proxy)
     data_root = cfg.get("data_root")
-    out_dir = Path(cfg.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     device = pick_device(str(cfg.get("device", "cpu")))
     batch_size = int(cfg.batch_size or task.batch_size)
     seed = int(cfg.seed)
-
     if task.has_truth:
         truth = _truth_or_explain(task, data_root)
     else:
@@ -149,23 +186,39 @@ def run(cfg: DictConfig) -> RunResult:
         archs = sample_archs(truth["arch"], int(cfg.n_archs), seed)
     else:
         archs = sample_from_space(space, int(cfg.n_archs), seed)
-    shard = parse_shard(cfg.get("shard"))
-    scores_path = out_dir / "scores.h5"
-    if shard:
-        archs = archs[shard[0]::shard[1]]
-        scores_path = out_dir / f"scores.shard-{shard[0]}-of-{shard[1]}.h5"
-
     batch = load_batch(task.dataset, data_root, batch_size, seed,
                        image_size=task.image_size, num_classes=task.num_classes)
-    print(f"[zcbench] task {task.name}: {len(archs)} archs, seed {seed}, proxies {', '.join(proxies)}")
+    print(f"[zcbench] task {task.name}: {len(archs)} archs, seed {seed}{what}")
     print(f"[zcbench] inputs: {batch.source}")
     if batch.synthetic:
         print("[zcbench] WARNING: scores below come from SYNTHETIC inputs, not real images")
     targets, target_source = make_targets(task.target, batch, task.num_classes, seed, task.target_options)
     if task.target != "classes":
         print(f"[zcbench] targets: {target_source}")
-    inputs, labels = batch.inputs.to(device), targets.to(device)
-    loss_fn = LOSSES.get(task.loss)
+    return Setup(task, space, truth, archs, batch, batch.inputs.to(device), targets.to(device),
+                 LOSSES.get(task.loss), device, seed)
+
+
+def build_network(setup: Setup, arch: str) -> torch.nn.Module:
+    """The network of `arch` at its own seeded initialisation (depends on (seed, arch) only)."""
+    torch.manual_seed(arch_seed(setup.seed, arch))
+    return setup.space.build(arch, setup.task.num_classes, **setup.task.space_options).to(setup.device)
+
+
+def run(cfg: DictConfig) -> RunResult:
+    """Score the configured proxies on the configured task; see conf/config.yaml for the knobs."""
+    task = Task.from_config(cfg.task)
+    proxies = apply_task_options(resolve_proxies(cfg.proxy), task)
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    setup = prepare(cfg, what=f", proxies {', '.join(proxies)}")
+    archs, batch, seed, truth = setup.archs, setup.batch, setup.seed, setup.truth
+    inputs, labels, loss_fn = setup.inputs, setup.labels, setup.loss_fn
+    shard = parse_shard(cfg.get("shard"))
+    scores_path = out_dir / "scores.h5"
+    if shard:
+        archs = archs[shard[0]::shard[1]]
+        scores_path = out_dir / f"scores.shard-{shard[0]}-of-{shard[1]}.h5"
     settings = {name: settings_key(batch, opts, task.space_options) for name, opts in proxies.items()}
     versions = {name: PROXIES.get(name).version for name in proxies}
 
@@ -178,9 +231,8 @@ def run(cfg: DictConfig) -> RunResult:
                                                      retry_failed=bool(cfg.get("retry_failed")))]
         if not todo:
             continue
-        torch.manual_seed(arch_seed(seed, arch))
         try:
-            net = space.build(arch, task.num_classes, **task.space_options).to(device)
+            net = build_network(setup, arch)
         except Exception as err:  # an arch that cannot be built fails every proxy, visibly
             results = {p: (float("nan"), 0.0, f"build failed: {type(err).__name__}: {err}") for p in todo}
         else:

@@ -38,6 +38,8 @@ class Task:
         image size, a qkv rule).
     target: what the loss compares outputs with (see zcbench.targets), with
         `target_options` for its builder.
+    proxy_options: per-proxy option values this task chose (e.g. the L-SWAG
+        layer window); they fill the options a proxy config leaves null.
     """
 
     name: str
@@ -51,6 +53,7 @@ class Task:
     space_options: Mapping[str, Any] = field(default_factory=dict)
     target: str = "classes"
     target_options: Mapping[str, Any] = field(default_factory=dict)
+    proxy_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     description: str = ""
 
     @property

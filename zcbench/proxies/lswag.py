@@ -75,7 +75,8 @@ PSI_FROM = ("first", "window_lo")
 # |g| variance below this fraction of E[g^2] is round-off of the one-pass formula: treated as zero.
 REL_VAR_TOL = 1e-10
 
-DEFAULTS = dict(window_lo=0, window_hi=100, variance_over="samples", mini_batches=2, psi_from="first")
+# window_lo/hi None = the task's chosen window (task config proxy_options.lswag), else every layer.
+DEFAULTS = dict(window_lo=None, window_hi=None, variance_over="samples", mini_batches=2, psi_from="first")
 
 
 # ------------------------------------------------------------------ windows
@@ -86,8 +87,13 @@ def depth_bin(index: int, depth: int) -> int:
     return (NBINS * index) // depth
 
 
-def window_bins(window_lo: float, window_hi: float) -> tuple[int, int]:
-    """The closed bin range [bin(lo), bin(hi)] of a percentile window, bin(p) = min(p // 10, 9)."""
+def window_bins(window_lo: float | None, window_hi: float | None) -> tuple[int, int]:
+    """The closed bin range [bin(lo), bin(hi)] of a percentile window, bin(p) = min(p // 10, 9).
+
+    None stands for the open end: lo None = 0, hi None = 100 (every layer).
+    """
+    window_lo = 0 if window_lo is None else window_lo
+    window_hi = 100 if window_hi is None else window_hi
     if not (0 <= window_lo <= window_hi <= 100):
         raise ValueError(f"layer window needs 0 <= window_lo <= window_hi <= 100 (depth percentiles), "
                          f"got window_lo={window_lo}, window_hi={window_hi}")
@@ -110,7 +116,7 @@ def _layer_term(abs_var: torch.Tensor, sq_mean: torch.Tensor) -> float | None:
     return math.log(total) if total > 0 else None
 
 
-def lambda_terms(probe: Probe, window_lo: float = 0, window_hi: float = 100,
+def lambda_terms(probe: Probe, window_lo: float | None = None, window_hi: float | None = None,
                  variance_over: str = "samples", mini_batches: int = 2) -> dict[str, float]:
     """Per gradient layer in the window, its log-sum of 1/sqrt(Var_i |dL/dw|) (dead layers left out)."""
     if variance_over not in VARIANCE_OVER:
@@ -142,13 +148,13 @@ def lambda_terms(probe: Probe, window_lo: float = 0, window_hi: float = 100,
     return terms
 
 
-def lswag_lambda_value(probe: Probe, window_lo: float = 0, window_hi: float = 100,
+def lswag_lambda_value(probe: Probe, window_lo: float | None = None, window_hi: float | None = None,
                        variance_over: str = "samples", mini_batches: int = 2, **_: object) -> float:
     """Lambda: sum of the window's layer terms (0.0 when every windowed layer is dead)."""
     return float(sum(lambda_terms(probe, window_lo, window_hi, variance_over, mini_batches).values()))
 
 
-def lswag_psi_value(probe: Probe, window_lo: float = 0, window_hi: float = 100,
+def lswag_psi_value(probe: Probe, window_lo: float | None = None, window_hi: float | None = None,
                     psi_from: str = "first", **_: object) -> float:
     """Psi: distinct per-unit activation patterns over the activation layers up to the window's end."""
     if psi_from not in PSI_FROM:
@@ -181,7 +187,7 @@ _ALL = Needs(passes=frozenset({"per_sample_gradients", "activation_codes"}), lab
                    "patterns, Psi) = predicted better; Lambda x Psi, or Lambda / Psi when Lambda < 0 so "
                    "that more patterns never lower the score",
        **DEFAULTS)
-def lswag(probe: Probe, window_lo: float = 0, window_hi: float = 100, variance_over: str = "samples",
+def lswag(probe: Probe, window_lo: float | None = None, window_hi: float | None = None, variance_over: str = "samples",
           mini_batches: int = 2, psi_from: str = "first") -> float:
     """L-SWAG: Lambda (gradient-variance term) x Psi (layer-wise SWAP) over a depth-percentile window."""
     lam = lswag_lambda_value(probe, window_lo, window_hi, variance_over, mini_batches)
@@ -192,7 +198,7 @@ def lswag(probe: Probe, window_lo: float = 0, window_hi: float = 100, variance_o
 @proxy("lswag_lambda", needs=Needs(passes=frozenset({"per_sample_gradients"}), labels=True), version="1",
        orientation="low variance of |gradients| across samples = stable training signal = predicted better",
        **DEFAULTS)
-def lswag_lambda(probe: Probe, window_lo: float = 0, window_hi: float = 100, variance_over: str = "samples",
+def lswag_lambda(probe: Probe, window_lo: float | None = None, window_hi: float | None = None, variance_over: str = "samples",
                  mini_batches: int = 2, psi_from: str = "first") -> float:
     """L-SWAG's Lambda alone: sum over windowed layers of log(sum over weights of 1/sqrt(Var_i |dL/dw|))."""
     return lswag_lambda_value(probe, window_lo, window_hi, variance_over, mini_batches)
@@ -202,7 +208,7 @@ def lswag_lambda(probe: Probe, window_lo: float = 0, window_hi: float = 100, var
        orientation="more distinct sample-wise activation patterns up to the window's end = more "
                    "expressive = predicted better",
        **DEFAULTS)
-def lswag_psi(probe: Probe, window_lo: float = 0, window_hi: float = 100, variance_over: str = "samples",
+def lswag_psi(probe: Probe, window_lo: float | None = None, window_hi: float | None = None, variance_over: str = "samples",
               mini_batches: int = 2, psi_from: str = "first") -> float:
     """L-SWAG's Psi alone: SWAP over the ReLU/GELU layers from the first (or window_lo) to window_hi."""
     return lswag_psi_value(probe, window_lo, window_hi, psi_from)
