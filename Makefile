@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-.PHONY: install test test-slow bench validate-nb201 clean
+.PHONY: install test test-slow bench validate-nb201 lswag-ablation clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -25,6 +25,28 @@ validate-nb201:  ## proxies on 1,000 NB201 CIFAR-10 archs and on Suite-Zero's 72
 	$(PYTHON) -m zcbench.analysis.reference --task nb201_cifar10 --write-archs results/nb201_cifar10_suite_zero_archs.txt
 	$(PYTHON) -m zcbench 'proxy=$(VALIDATE_PROXIES)' task=nb201_cifar10 archs=results/nb201_cifar10_suite_zero_archs.txt out_dir=results/nb201_cifar10_suite_zero
 	$(PYTHON) -m zcbench.analysis.reference results/nb201_cifar10_suite_zero
+
+# L-SWAG's layer window per task, then the ablation (paper Table 3's shape) on DISJOINT archs.
+# FULL=1 is the paper's 1,000 + 1,000; the default sample is sized for a 2-core CPU.
+ABLATION_TASKS ?= nb201_cifar10 nb201_cifar100 nb201_imagenet16_120
+ifeq ($(FULL),1)
+LAYER_ARCHS ?= 1000
+ABLATION_ARCHS ?= 1000
+else
+LAYER_ARCHS ?= 200
+ABLATION_ARCHS ?= 200
+endif
+lswag-ablation:  ## choose each task's L-SWAG window (written into conf/task/), score the variants on other archs, table
+	for t in $(ABLATION_TASKS); do \
+	  $(PYTHON) -m zcbench.layers task=$$t n_archs=$(LAYER_ARCHS) write_config=true progress=false || exit 1; \
+	  $(PYTHON) -m zcbench 'proxy=[lswag,lswag_lambda,lswag_psi]' task=$$t n_archs=$(ABLATION_ARCHS) seed=1 \
+	    exclude_archs=results/layer_selection/$$t/archs.txt out_dir=results/lswag_ablation/$$t progress=false || exit 1; \
+	  $(PYTHON) -m zcbench proxy=lswag proxy.lswag.window_lo=0 proxy.lswag.window_hi=100 task=$$t \
+	    n_archs=$(ABLATION_ARCHS) seed=1 exclude_archs=results/layer_selection/$$t/archs.txt \
+	    out_dir=results/lswag_ablation/$$t progress=false || exit 1; \
+	done
+	$(PYTHON) -m zcbench.analysis.lswag_ablation $(addprefix results/lswag_ablation/,$(ABLATION_TASKS)) \
+	  --out results/lswag_ablation.md
 
 clean:
 	rm -rf runs multirun .pytest_cache

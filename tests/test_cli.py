@@ -236,3 +236,13 @@ def test_task_proxy_options_fill_only_null_proxy_options():
                proxy_options={"lswag": {"windw_lo": 30}})
     with pytest.raises(ZcbenchError, match="windw_lo.*valid options"):
         apply_task_options({"lswag": {}}, bad)
+
+
+def test_exclude_archs_keeps_the_sample_disjoint(tmp_path, real_data):
+    first = run(_cfg(tmp_path / "a", real_data, "proxy=params", "n_archs=5", "seed=3"))
+    chosen = zcbench.load_scores(first.scores_path)["arch"].tolist()
+    listing = tmp_path / "seen.txt"
+    listing.write_text("\n".join(chosen) + "\n")
+    second = run(_cfg(tmp_path / "b", real_data, "proxy=params", "n_archs=5", "seed=3",
+                      f"exclude_archs={listing}"))
+    assert not set(zcbench.load_scores(second.scores_path)["arch"]) & set(chosen)

@@ -114,3 +114,23 @@ def test_layers_command_end_to_end_and_resume(tmp_path, real_data, capsys):
     capsys.readouterr()
     layers_main(args)
     assert "2 networks already in" in capsys.readouterr().out
+
+
+def test_ablation_table_tells_variants_apart_by_their_window(tmp_path):
+    from zcbench.analysis.lswag_ablation import ablation_table
+
+    rng = np.random.default_rng(1)
+    acc = rng.normal(size=30)
+    rows = []
+    base = "input=cifar10;batch=64x3x32x32;mini_batches=2;psi_from=first;variance_over=samples"
+    for proxy, lo, hi, noise in [("lswag", 30, 59, 0.1), ("lswag", 0, 100, 1.0),
+                                 ("lswag_lambda", 30, 59, 0.5), ("lswag_psi", 30, 59, 2.0)]:
+        for i, a in enumerate(acc):
+            rows.append({"task": "nb201_cifar10", "proxy": proxy, "arch": f"a{i}", "seed": 1,
+                         "settings": f"{base};window_hi={hi};window_lo={lo}", "score": a + noise * rng.normal(),
+                         "seconds": 0.0, "error": "", "accuracy": a})
+    table = ablation_table(pd.DataFrame(rows))
+    row = table.iloc[0]
+    assert row["window"] == "30-59" and row["n_archs"] == 30 and row["paper L-SWAG"] == 0.79
+    assert row["L-SWAG (window)"] > row["L-SWAG (all layers)"] and row["L-SWAG (window)"] > 0.9
+    assert row["Psi only (window)"] < row["Lambda only (window)"]

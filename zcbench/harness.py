@@ -183,7 +183,13 @@ def prepare(cfg: DictConfig, what: str = "") -> Setup:
     if cfg.get("archs"):
         archs = read_arch_file(cfg.archs, space)
     elif task.has_truth:
-        archs = sample_archs(truth["arch"], int(cfg.n_archs), seed)
+        pool = truth["arch"]
+        if cfg.get("exclude_archs"):
+            excluded = set(read_arch_file(cfg.exclude_archs, space))
+            pool = pool[~pool.isin(excluded)]
+            print(f"[zcbench] sampling from {len(pool)} archs with ground truth, after leaving out the "
+                  f"{len(excluded)} listed in {cfg.exclude_archs}")
+        archs = sample_archs(pool, int(cfg.n_archs), seed)
     else:
         archs = sample_from_space(space, int(cfg.n_archs), seed)
     batch = load_batch(task.dataset, data_root, batch_size, seed,

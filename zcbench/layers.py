@@ -10,7 +10,8 @@ archs=, data_root=, device=, out_dir=) plus its own:
 Writes to out_dir (default results/layer_selection/<task>): layer_stats.jsonl
 (one row per network; rerunning resumes), bins.csv (per depth bin: mean and
 std of log sigma, Lambda's Spearman with accuracy), window.json and
-log_sigma_bins.png.
+log_sigma_bins.png, and archs.txt (the networks it saw: pass it as
+exclude_archs= to evaluate the window on other architectures).
 """
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def main(argv: Sequence[str]) -> dict:
             continue
         journal.add({"arch": arch, "accuracy": accuracy.get(arch, float("nan")), **row})
 
+    (out_dir / "archs.txt").write_text("\n".join(setup.archs) + "\n")
     frame = journal.frame(setup.archs)
     summary = bin_summary(frame)
     window = choose_window(frame, own["criterion"], int(own["half_width"]))
