@@ -167,6 +167,15 @@ def cifar10_train(root: str | Path) -> ImageSet:
     return ImageSet(images, labels, directory, files)
 
 
+def cifar10_test(root: str | Path) -> ImageSet:
+    """The CIFAR-10 test images (test_batch)."""
+    directory = cifar10_dir(root)
+    files = _existing(directory, ["test_batch"], "CIFAR-10 test batch",
+                      f"Put the CIFAR-10 python release's test_batch file in {directory}")
+    images, labels = _stack(read_cifar10_batch, files, 32)
+    return ImageSet(images, labels, directory, files)
+
+
 def cifar100_train(root: str | Path) -> ImageSet:
     """The CIFAR-100 training images with their fine labels."""
     directory = cifar100_dir(root)
@@ -203,11 +212,12 @@ class DatasetSpec:
     std: tuple[float, float, float]
     train: Callable[[str | Path], ImageSet]
     directory: Callable[[str | Path], Path]
+    test: Callable[[str | Path], ImageSet] | None = None  # held-out images, where the release has them
 
 
 _SPECS: dict[str, DatasetSpec] = {
     "cifar10": DatasetSpec("CIFAR-10", 32, 10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
-                     cifar10_train, cifar10_dir),
+                     cifar10_train, cifar10_dir, cifar10_test),
     "cifar100": DatasetSpec("CIFAR-100", 32, 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
                       cifar100_train, cifar100_dir),
     "imagenet16_120": DatasetSpec("ImageNet16-120", 16, 120, (0.481, 0.457, 0.408),
@@ -224,6 +234,33 @@ def register_dataset(name: str, spec: DatasetSpec) -> None:
 
 def dataset_names() -> list[str]:
     return sorted(_SPECS)
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    if name not in _SPECS:
+        raise UnknownNameError("dataset", name, list(_SPECS))
+    return _SPECS[name]
+
+
+def load_split(dataset: str, data_root: str | Path | None, split: str) -> ImageSet:
+    """All images of one split ("train" or "test") of a dataset's own files (no stand-in, no synthetic).
+
+    Training a network needs the real dataset, so a missing file is an error
+    saying where it was looked for.
+    """
+    spec = dataset_spec(dataset)
+    root = _resolve_root(data_root)
+    if root is None:
+        raise DataNotFoundError(f"{spec.title} {split} images", [f"(no data root given and ${DATA_ENV} unset)"],
+                                "pass data_root= or set ZCBENCH_DATA")
+    if split == "train":
+        return spec.train(root)
+    if split == "test":
+        if spec.test is None:
+            raise ZcbenchError(f"dataset {dataset} has no test split reader; hold out part of its "
+                               f"training images instead (eval_split=holdout)")
+        return spec.test(root)
+    raise ZcbenchError(f"split {split!r}; valid splits: train, test")
 
 
 def _resolve_root(data_root: str | Path | None) -> Path | None:

@@ -285,9 +285,9 @@ def _print_summary(table: pd.DataFrame, computed: int, total: int, failed: int, 
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
-def compose(overrides: Sequence[str] = ()) -> DictConfig:
+def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
     """The config the CLI would build for these overrides (for the Python API and tests)."""
     from hydra import compose as hydra_compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        return hydra_compose(config_name="config", overrides=list(overrides))
+        return hydra_compose(config_name=config_name, overrides=list(overrides))

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from .readers import READERS, GroundTruthFormatError
+from . import readers_built  # noqa: E402,F401  (registers zcbench_benchmark)
 
 
 def read_ground_truth(reader: str, root: str | Path, **options) -> pd.DataFrame:

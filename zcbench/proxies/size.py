@@ -40,8 +40,15 @@ def flops(probe: Probe) -> float:
     flop_counter convention); pooling counts one per window element, so that
     pooling ops are not free (NAS-Bench-Suite-Zero counts them too).
     """
-    net = probe.fresh_copy().eval()
+    return count_flops(probe.fresh_copy(), probe.inputs[:1])
+
+
+def count_flops(net: torch.nn.Module, x: torch.Tensor) -> float:
+    """Forward FLOPs of `net` on `x` in eval mode (flop_counter convention, pooling counted)."""
+    was_training = net.training
+    net.eval()
     counter = FlopCounterMode(display=False, custom_mapping=_EXTRA_FLOPS)
     with counter, torch.no_grad():
-        net(probe.inputs[:1])
+        net(x)
+    net.train(was_training)
     return float(counter.get_total_flops())

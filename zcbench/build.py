@@ -1,0 +1,197 @@
+"""Build a benchmark: train sampled architectures of a task and store their accuracies.
+
+    python -m zcbench.build task=<task> recipe=<recipe> n_archs=20 seed=0 train_seed=0 \\
+        out=results/benchmarks/<name>.h5
+
+The archs are drawn from the task's space with `seed` (the same draw every
+time), each is built at its seeded initialisation and trained with the
+recipe (conf/recipe/, zcbench.training) on the task dataset's real training
+images, then evaluated on its test images (or a held-out slice). Each
+finished network is written at once as its own record file next to the
+output (`<out>.records/`), and the HDF5 benchmark file is rebuilt from the
+records atomically, so a kill loses at most the network in training and a
+rerun goes on from there. Networks are independent jobs: `arch_index=k`
+trains only the k-th sampled arch, so Hydra multirun (or a SLURM array)
+spreads them over workers:
+
+    python -m zcbench.build -m task=... arch_index='range(0,20)'
+
+Train a subset again with another `train_seed` to measure how much the
+ranking moves between runs (`python -m zcbench.build_agreement`).
+
+Benchmark file (format "zcbench-benchmark", version 1): attrs task, space,
+dataset, image_size, space_options, recipes (JSON {digest: recipe}); group
+/archs/ with one column per field of RECORD_FIELDS. The task reader
+"zcbench_benchmark" reads it like any other ground truth.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+import hydra
+
+from .benchmarks.tasks import CONF_DIR, Task
+from .datasets import load_split
+from .errors import CacheError, ZcbenchError
+from .harness import arch_seed, pick_device, sample_from_space
+from .proxies.size import count_flops
+from .spaces import get_space
+from .training import Recipe, split_images, train_and_evaluate
+
+FORMAT, FORMAT_VERSION = "zcbench-benchmark", 1
+RECORD_FIELDS = ["arch", "train_seed", "accuracy", "train_loss", "params", "flops", "epochs", "steps",
+                 "seconds", "recipe_hash"]
+_STRINGS = {"arch", "recipe_hash"}
+
+
+# ------------------------------------------------------------------ records
+def record_path(records_dir: Path, arch: str, train_seed: int, recipe_hash: str) -> Path:
+    digest = hashlib.sha256(f"{arch}|{train_seed}|{recipe_hash}".encode()).hexdigest()[:16]
+    return records_dir / f"{digest}.json"
+
+
+def write_record(path: Path, record: dict) -> None:
+    """Write one network's record atomically (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(record, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_records(records_dir: Path) -> pd.DataFrame:
+    rows = []
+    for path in sorted(records_dir.glob("*.json")):
+        try:
+            rows.append(json.loads(path.read_text()))
+        except json.JSONDecodeError:
+            raise CacheError(f"{path} is not a readable record; delete it to retrain that network") from None
+    return pd.DataFrame(rows, columns=RECORD_FIELDS + ["recipe"])
+
+
+# ------------------------------------------------------------------ benchmark file
+def write_benchmark(path: Path, records: pd.DataFrame, meta: dict[str, Any]) -> None:
+    """The HDF5 benchmark file from all records, written atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    recipes = {r["recipe_hash"]: r["recipe"] for r in records.to_dict("records")}
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"], f.attrs["format_version"] = FORMAT, FORMAT_VERSION
+        for key, value in meta.items():
+            f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
+        f.attrs["recipes"] = json.dumps(recipes, sort_keys=True)
+        g = f.create_group("archs")
+        for c in RECORD_FIELDS:
+            values = records[c].to_numpy()
+            if c in _STRINGS:
+                g.create_dataset(c, data=np.asarray(values, dtype=object), dtype=h5py.string_dtype("utf-8"))
+            else:
+                g.create_dataset(c, data=values.astype("float64"))
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_benchmark(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(one row per trained network, file attributes) of a zcbench benchmark file."""
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise CacheError(f"{path} is not a readable HDF5 file ({err})") from None
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise CacheError(f"{path} is not a zcbench benchmark file (format {f.attrs.get('format')!r}, "
+                             f"expected {FORMAT!r})")
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        data = {}
+        for c in RECORD_FIELDS:
+            if c not in f["archs"]:
+                raise CacheError(f"{path} is missing archs/{c}: the file is damaged")
+            values = f["archs"][c][()]
+            data[c] = [v.decode() if isinstance(v, bytes) else v for v in values] if c in _STRINGS else values
+    frame = pd.DataFrame(data)
+    frame["train_seed"] = frame["train_seed"].astype(int)
+    return frame, attrs
+
+
+# ------------------------------------------------------------------ command
+def compose_build(overrides: Sequence[str] = ()) -> DictConfig:
+    """The builder's config (conf/build.yaml) for these overrides."""
+    from .harness import compose
+
+    return compose(overrides, config_name="build")
+
+
+def build(cfg: DictConfig) -> Path:
+    """Train the configured archs (those not yet recorded) and rewrite the benchmark file."""
+    task = Task.from_config(cfg.task)
+    space = get_space(task.space)
+    recipe = Recipe.from_config(OmegaConf.to_container(cfg.recipe, resolve=True))
+    recipe_hash = recipe.digest()
+    device = pick_device(str(cfg.get("device", "cpu")))
+    out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records_dir = out.with_name(out.name + ".records")
+    seed, train_seed = int(cfg.seed), int(cfg.train_seed)
+
+    archs = sample_from_space(space, int(cfg.n_archs), seed)
+    if cfg.get("arch_index") is not None:
+        k = int(cfg.arch_index)
+        if not 0 <= k < len(archs):
+            raise ZcbenchError(f"arch_index={k} outside 0..{len(archs) - 1} (n_archs={len(archs)})")
+        archs = [archs[k]]
+    todo = [a for a in archs if not record_path(records_dir, a, train_seed, recipe_hash).exists()]
+    print(f"[zcbench.build] task {task.name}: {len(archs)} archs (seed {seed}), train_seed {train_seed}, "
+          f"recipe {recipe_hash}; {len(archs) - len(todo)} already trained, {len(todo)} to train")
+    if todo:
+        train_set = load_split(task.dataset, cfg.get("data_root"), "train")
+        test_set = load_split(task.dataset, cfg.get("data_root"), "test") if recipe.eval_split == "test" else None
+        train, evaluation = split_images(train_set, test_set, recipe, seed=train_seed)
+        print(f"[zcbench.build] {len(train[1])} real training images, {len(evaluation[1])} evaluation images "
+              f"({recipe.eval_split}) from {train_set.directory}")
+        side = task.image_size or train_set.images.shape[-1]
+        for arch in tqdm(todo, desc="train", unit="net", file=sys.stderr, disable=not cfg.get("progress", True)):
+            torch.manual_seed(arch_seed(train_seed, arch))
+            net = space.build(arch, task.num_classes, **task.space_options).to(device)
+            params = float(sum(p.numel() for p in net.parameters()))
+            flops = count_flops(net, torch.zeros(1, 3, side, side, device=device))
+            result = train_and_evaluate(net, train, evaluation, task.dataset, task.image_size, recipe,
+                                        seed=arch_seed(train_seed, arch), device=device)
+            write_record(record_path(records_dir, arch, train_seed, recipe_hash),
+                         {"arch": arch, "train_seed": train_seed, "params": params, "flops": flops,
+                          "epochs": recipe.epochs, "recipe_hash": recipe_hash,
+                          "recipe": json.loads(json.dumps(recipe.__dict__)), **result})
+            print(f"[zcbench.build] {arch}: {result['accuracy']:.2f}% in {result['seconds']:.0f} s")
+    records = read_records(records_dir)
+    meta = {"task": task.name, "space": task.space, "dataset": task.dataset,
+            "image_size": task.image_size or 0, "space_options": dict(task.space_options)}
+    write_benchmark(out, records, meta)
+    print(f"[zcbench.build] {len(records)} trained networks in {out}")
+    return out
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="build", version_base=None)
+def main(cfg: DictConfig) -> None:
+    try:
+        build(cfg)
+    except ZcbenchError as err:
+        print(f"zcbench.build: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
