@@ -99,3 +99,16 @@ def test_build_resumes_after_a_kill(tmp_path, real_data):
 def test_arch_index_out_of_range_is_named(tmp_path, real_data):
     with pytest.raises(ZcbenchError, match="arch_index=5 outside 0..1"):
         build(compose_build([*TINY, "arch_index=5", f"out={tmp_path / 'b.h5'}", f"data_root={real_data}"]))
+
+
+def test_seed_agreement_pairs_runs_on_shared_archs():
+    import pandas as pd
+    from zcbench.build import seed_agreement
+
+    acc = np.arange(6, dtype=float)
+    frame = pd.DataFrame({"arch": [f"a{i}" for i in range(6)] * 2 + ["only0"],
+                          "train_seed": [0] * 6 + [1] * 6 + [0],
+                          "accuracy": list(acc) + list(acc[::-1]) + [50.0]})
+    table = seed_agreement(frame)
+    assert len(table) == 1 and table["n_archs"].iloc[0] == 6
+    assert table["spearman"].iloc[0] == pytest.approx(-1.0)

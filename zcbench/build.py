@@ -17,7 +17,8 @@ spreads them over workers:
     python -m zcbench.build -m task=... arch_index='range(0,20)'
 
 Train a subset again with another `train_seed` to measure how much the
-ranking moves between runs (`python -m zcbench.build_agreement`).
+ranking moves between runs: every build prints the Spearman between the
+training runs on the archs they share (`seed_agreement`).
 
 Benchmark file (format "zcbench-benchmark", version 1): attrs task, space,
 dataset, image_size, space_options, recipes (JSON {digest: recipe}); group
@@ -128,6 +129,23 @@ def read_benchmark(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, attrs
 
 
+def seed_agreement(frame: pd.DataFrame) -> pd.DataFrame:
+    """Spearman and Kendall of accuracies between each pair of training runs, on the archs both trained."""
+    from scipy import stats
+
+    rows = []
+    seeds = sorted(set(frame["train_seed"]))
+    wide = frame.pivot_table(index="arch", columns="train_seed", values="accuracy", aggfunc="mean")
+    for i, a in enumerate(seeds):
+        for b in seeds[i + 1:]:
+            both = wide[[a, b]].dropna()
+            if len(both) >= 3:
+                rows.append({"seed_a": a, "seed_b": b, "n_archs": len(both),
+                             "spearman": stats.spearmanr(both[a], both[b]).statistic,
+                             "kendall": stats.kendalltau(both[a], both[b]).statistic})
+    return pd.DataFrame(rows, columns=["seed_a", "seed_b", "n_archs", "spearman", "kendall"])
+
+
 # ------------------------------------------------------------------ command
 def compose_build(overrides: Sequence[str] = ()) -> DictConfig:
     """The builder's config (conf/build.yaml) for these overrides."""
@@ -181,6 +199,10 @@ def build(cfg: DictConfig) -> Path:
             "image_size": task.image_size or 0, "space_options": dict(task.space_options)}
     write_benchmark(out, records, meta)
     print(f"[zcbench.build] {len(records)} trained networks in {out}")
+    agreement = seed_agreement(records)
+    if not agreement.empty:
+        print("[zcbench.build] rank agreement between training runs (same archs, other train_seed):")
+        print(agreement.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return out
 
 
