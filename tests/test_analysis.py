@@ -64,3 +64,23 @@ def test_reference_numbers_from_the_data(real_data):
     assert n == 724 and 0.7 < rho < 0.85  # one arch has nwot = -inf and is left out
     archs = suite_zero_archs(real_data, "nb201_cifar10")
     assert len(archs) == 725 and archs[0].startswith("|")
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_narrows_with_n():
+    import numpy as np
+    from scipy import stats as sps
+
+    from zcbench.analysis.stats import bootstrap_interval
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=400)
+    y = x + rng.normal(scale=1.0, size=400)
+    rho = sps.spearmanr(x, y).statistic
+    lo, hi = bootstrap_interval(x, y, n_boot=300)
+    assert lo < rho < hi and hi - lo < 0.2
+    lo_small, hi_small = bootstrap_interval(x[:40], y[:40], n_boot=300)
+    assert hi_small - lo_small > hi - lo
+    tlo, thi = bootstrap_interval(x, y, method="kendall", n_boot=200)
+    assert tlo < sps.kendalltau(x, y).statistic < thi
+    with pytest.raises(ValueError, match="valid methods"):
+        bootstrap_interval(x, y, method="pearson")

@@ -68,3 +68,37 @@ def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:
     columns = ["task", "proxy", "seed", "spearman", "kendall", "pearson", "top10_precision",
                "n_archs", "n_failed", "spearman_failed_last", "mean_seconds", "settings"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def bootstrap_interval(score, accuracy, method: str = "spearman", n_boot: int = 1000,
+                       level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of a rank correlation, resampling architectures.
+
+    Small benchmarks (a few hundred archs over a narrow accuracy range) give
+    wide intervals; reporting them says how far two proxies' rho really differ.
+    ``method`` is "spearman" or "kendall". Resamples where either side is
+    constant are skipped; (nan, nan) if fewer than 3 archs.
+    """
+    if method not in ("spearman", "kendall"):
+        raise ValueError(f"method {method!r}; valid methods: kendall, spearman")
+    score = np.asarray(score, dtype=float)
+    accuracy = np.asarray(accuracy, dtype=float)
+    n = len(score)
+    if n < 3:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    values = []
+    for rows in idx:
+        s, a = score[rows], accuracy[rows]
+        if np.ptp(s) == 0 or np.ptp(a) == 0:
+            continue
+        if method == "spearman":
+            values.append(stats.spearmanr(s, a).statistic)
+        else:
+            values.append(stats.kendalltau(s, a).statistic)
+    if not values:
+        return math.nan, math.nan
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(values, [tail, 100.0 - tail])
+    return float(lo), float(hi)
