@@ -82,11 +82,19 @@ def test_missing_ground_truth_says_where_and_what(tmp_path):
         run(compose([f"out_dir={tmp_path}", "data_root=null", "proxy=params", "progress=false"]))
 
 
-def test_bad_shard_and_too_many_archs(tmp_path, real_data):
+def test_bad_shard_is_named(tmp_path, real_data):
     with pytest.raises(ZcbenchError, match="shard='3/2'"):
         run(_cfg(tmp_path, real_data, "proxy=params", "shard='3/2'", "n_archs=2"))
-    with pytest.raises(ZcbenchError, match="only 15625"):
-        run(_cfg(tmp_path, real_data, "proxy=params", "n_archs=20000"))
+
+
+def test_n_archs_beyond_the_ground_truth_scores_all_and_says_so(tmp_path, real_data, capsys):
+    from zcbench.harness import prepare
+
+    cfg = _cfg(tmp_path, real_data, "proxy=params", "n_archs=20000", "batch_size=4")
+    setup = prepare(cfg)
+    assert len(setup.archs) == 15625 == len(set(setup.archs))
+    assert "ground truth for only 15625 archs: scoring all 15625" in capsys.readouterr().out
+    assert len(prepare(_cfg(tmp_path, real_data, "proxy=params", "n_archs=all", "batch_size=4")).archs) == 15625
 
 
 # ------------------------------------------------------------------ runs

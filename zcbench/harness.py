@@ -189,7 +189,12 @@ def prepare(cfg: DictConfig, what: str = "") -> Setup:
             pool = pool[~pool.isin(excluded)]
             print(f"[zcbench] sampling from {len(pool)} archs with ground truth, after leaving out the "
                   f"{len(excluded)} listed in {cfg.exclude_archs}")
-        archs = sample_archs(pool, int(cfg.n_archs), seed)
+        n_archs = len(pool) if str(cfg.n_archs) == "all" else int(cfg.n_archs)
+        if n_archs > len(pool):
+            print(f"[zcbench] n_archs={n_archs} but task {task.name} has ground truth for only "
+                  f"{len(pool)} archs: scoring all {len(pool)} of them")
+            n_archs = len(pool)
+        archs = sample_archs(pool, n_archs, seed)
     else:
         archs = sample_from_space(space, int(cfg.n_archs), seed)
     batch = load_batch(task.dataset, data_root, batch_size, seed,
