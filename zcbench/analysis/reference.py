@@ -30,6 +30,8 @@ NASLIB_NAMES = {
     "nb201_cifar10": ("nasbench201", "cifar10", "suite_zero/zc_nasbench201.json"),
     "nb201_cifar100": ("nasbench201", "cifar100", "suite_zero/zc_nasbench201.json"),
     "nb201_imagenet16_120": ("nasbench201", "ImageNet16-120", "suite_zero/zc_nasbench201.json"),
+    "nb101_cifar10": ("nasbench101", "cifar10", "suite_zero/zc_nasbench101.json"),
+    "nb301_cifar10": ("nasbench301", "cifar10", "suite_zero/zc_nasbench301.json"),
 }
 
 
