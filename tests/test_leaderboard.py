@@ -1,0 +1,173 @@
+"""The leaderboard and paper-table builders on a small constructed cache, their config, and one
+tiny real end-to-end run."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zcbench.analysis.leaderboard import leaderboard_rows, summary
+from zcbench.analysis.paper_tables import paper_values
+from zcbench.cache import ScoreCache
+from zcbench.ensembles import ENSEMBLES
+from zcbench.harness import compose
+from zcbench.proxies import PROXIES
+
+PROXY_SET = ["params", "nwot", "synflow", "az_expressivity", "az_progressivity", "az_trainability",
+             "az_complexity", "ntk", "linear_regions", "lswag"]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _write_cache(root, task: str, n: int, seed: int = 0, fail_every: int = 0) -> None:
+    """A score file like the harness writes: proxies noisy in accuracy, current proxy versions."""
+    rng = np.random.default_rng(abs(hash(task)) % 2**32)
+    acc = rng.normal(70, 5, size=n)
+    cache = ScoreCache(root / task / "scores.h5") if (root / task).mkdir(parents=True, exist_ok=True) is None else None
+    rows = []
+    for k, proxy in enumerate(PROXY_SET):
+        noise = 2.0 + 3.0 * k / len(PROXY_SET)
+        score = acc + rng.normal(0, noise, size=n)
+        for i in range(n):
+            failed = bool(fail_every) and proxy == "nwot" and i % fail_every == 0
+            rows.append({"task": task, "proxy": proxy, "arch": f"({i % 5}, {i // 5 % 5}, {i // 25}, 0, 0, 0)",
+                         "seed": seed, "settings": "input=cifar10;batch=8x3x32x32",
+                         "score": float("nan") if failed else float(score[i]), "seconds": 0.1,
+                         "error": "constructed failure" if failed else "",
+                         "proxy_version": PROXIES.get(proxy).version})
+    cache.add(rows)
+    cache.set_truth(pd.DataFrame({"task": task, "arch": [f"({i % 5}, {i // 5 % 5}, {i // 25}, 0, 0, 0)"
+                                                         for i in range(n)], "accuracy": acc}))
+    cache.checkpoint()
+
+
+def _overrides(tmp_path, *extra):
+    return [f"cache_dir={tmp_path / 'cache'}", f"out_dir={tmp_path / 'out'}",
+            f"figures_dir={tmp_path / 'out' / 'figures'}", "compute=false", "n_boot=30",
+            "tasks=[nb201_cifar10,nb201_cifar100,nb201_imagenet16_120]", *extra]
+
+
+def test_leaderboard_config_loads_and_names_registered_things():
+    cfg = compose([], config_name="leaderboard")
+    assert all(p in PROXIES for p in cfg.proxies)
+    assert all(e in ENSEMBLES for e in cfg.ensembles)
+    assert cfg.full_protocol.n_archs == 1000 and list(cfg.full_protocol.seeds) == [0, 1, 2, 3, 4]
+    # what Table 1 and Table 3 need is in the default proxy set
+    needed = {"params", "ntk", "linear_regions", "lswag", "az_expressivity", "az_progressivity",
+              "az_trainability", "az_complexity"}
+    assert needed <= set(cfg.proxies)
+    values = paper_values()
+    assert values["table1"]["methods"]["libra"]["nb201_cifar10"] == 0.89
+    assert set(values["table1"]["methods"]) <= set(ENSEMBLES.names())
+
+
+def test_leaderboard_and_paper_tables_from_a_constructed_cache(tmp_path, capsys):
+    from zcbench import leaderboard, paper_tables
+
+    _write_cache(tmp_path / "cache", "nb201_cifar10", 120, fail_every=10)
+    _write_cache(tmp_path / "cache", "nb201_cifar100", 120)
+    rows = leaderboard.main(_overrides(tmp_path))
+    out = tmp_path / "out"
+    text = (out / "leaderboard.md").read_text()
+    for method in PROXY_SET + ["libra", "az_nas", "te_nas", "top3_rho", "libra_no_bias", "libra_z2_max_rho"]:
+        assert f"| {method} |" in text
+    assert "nb201_imagenet16_120" in text and "no scores yet" in text   # listed, not dropped
+    assert "Kendall tau" in text and "mean rank" in text
+    csv = pd.read_csv(out / "leaderboard.csv")
+    assert set(csv["task"]) == {"nb201_cifar10", "nb201_cifar100"}
+    assert (csv["ci_lo"] <= csv["spearman"] + 1e-9).all() and (csv["spearman"] <= csv["ci_hi"] + 1e-9).all()
+    libra = csv[(csv["method"] == "libra")]
+    assert (libra["n_tune"] > 0).all() and (libra["n_tune"] + libra["n_eval"] == 120).all()
+    nwot = csv[(csv["method"] == "nwot") & (csv["task"] == "nb201_cifar10")].iloc[0]
+    assert nwot["n_failed"] > 0
+    for png in [out / "figures" / "leaderboard_rho.png",
+                *(out / "figures" / "nb201_cifar10" / f for f in
+                  ("score_vs_accuracy.png", "proxy_correlations.png", "score_vs_params.png"))]:
+        assert png.read_bytes()[:8] == PNG and png.stat().st_size > 5000
+    assert len(rows) == 2 * (len(PROXY_SET) + 6)
+    assert "[nb201_cifar10](figures/nb201_cifar10)" in text
+    choices = pd.read_csv(out / "leaderboard_libra_choices.csv")
+    mine = choices[choices["task"] == "nb201_cifar10"]
+    chosen = mine[mine["role"].notna()].sort_values("role")
+    assert "+".join(chosen["proxy"]) == libra["members"][libra["task"] == "nb201_cifar10"].iloc[0]
+    assert (mine.loc[mine["role"] == "z1", "rho_tuning"].iloc[0] == mine["rho_tuning"].max())
+
+    paper_tables.main(_overrides(tmp_path))
+    tables = (out / "paper_tables.md").read_text()
+    assert "Table 1" in tables and "Table 3" in tables and "Table 4" in tables
+    assert "does not transcribe the paper's Table 4" in tables
+    long = pd.read_csv(out / "paper_tables.csv")
+    cell = long[(long["table"] == "table1") & (long["method"] == "libra") & (long["task"] == "nb201_cifar10")].iloc[0]
+    assert cell["paper"] == 0.89 and cell["ours - paper"] == pytest.approx(cell["ours"] - 0.89)
+    ours = csv[(csv["method"] == "libra") & (csv["task"] == "nb201_cifar10")]["spearman"].iloc[0]
+    assert cell["ours"] == pytest.approx(ours)
+
+
+def test_time_budget_and_per_task_overrides(tmp_path, real_data):
+    from zcbench.analysis.collect import _merge, collect, task_overrides
+
+    cfg = compose([f"cache_dir={tmp_path}", "time_budget_min=0", f"data_root={real_data}"],
+                  config_name="leaderboard")
+    got = collect(cfg)
+    assert all(note.startswith("not computed: the time budget") for t, note in got.status.items()
+               if t in cfg.tasks) and got.frame.empty
+    assert not any(tmp_path.iterdir())                     # nothing was scored
+    assert task_overrides("tnb101_micro_jigsaw", cfg) == ["n_archs=30", "task.image_size=64"]
+    assert task_overrides("nb201_cifar10", cfg) == []
+    assert _merge(["task=x", "n_archs=60"], ["n_archs=30"]) == ["task=x", "n_archs=30"]
+    full = compose(["full=true"], config_name="leaderboard")
+    assert task_overrides("tnb101_micro_jigsaw", full) == []
+
+
+def test_mean_rank_and_mean_rho_across_tasks():
+    agg = pd.DataFrame({"task": ["t1", "t1", "t2", "t2", "t2"], "method": ["x", "y", "x", "y", "z"],
+                        "kind": "proxy", "spearman": [0.9, 0.5, 0.2, 0.6, 0.4]})
+    s = summary(agg, ["t1", "t2"])
+    assert s.loc["x", "mean rho"] == pytest.approx(0.55) and s.loc["x", "mean rank"] == pytest.approx(2.0)
+    assert s.loc["y", "mean rank"] == pytest.approx(1.5) and s.loc["z", "tasks"] == 1
+    assert list(s.index) == ["y", "x", "z"]               # equal mean rho: the better mean rank first
+
+
+def test_stale_proxy_versions_are_not_ranked(tmp_path):
+    from zcbench.cache import load_scores
+
+    _write_cache(tmp_path, "nb201_cifar10", 40)
+    frame = load_scores(tmp_path / "nb201_cifar10")
+    frame.loc[frame["proxy"] == "synflow", "proxy_version"] = "old"
+    rows = leaderboard_rows(frame, ["te_nas"], n_boot=0)
+    assert "synflow" not in set(rows["method"]) and "nwot" in set(rows["method"])
+    assert math.isnan(rows["ci_lo"].iloc[0])
+
+
+def test_tiny_real_run_computes_then_reuses_the_cache(tmp_path, real_data):
+    from zcbench import leaderboard
+
+    args = [f"cache_dir={tmp_path / 'cache'}", f"out_dir={tmp_path / 'out'}", "figures=false",
+            f"figures_dir={tmp_path / 'out' / 'figures'}", "n_boot=20", "tasks=[nb201_cifar10]",
+            "n_archs=30", "batch_size=8", "proxies=[params,synflow,nwot]", f"data_root={real_data}"]
+    first = leaderboard.main(args)
+    assert (tmp_path / "cache" / "nb201_cifar10" / "scores.h5").exists()
+    assert set(first["method"]) >= {"params", "synflow", "nwot", "libra"}
+    second = leaderboard.main(args)
+    pd.testing.assert_frame_equal(first, second)          # nothing recomputed, same numbers
+    assert "missing az_complexity, az_expressivity" in (tmp_path / "out" / "leaderboard.md").read_text()
+    libra = first[first["method"] == "libra"].iloc[0]
+    assert libra["n_tune"] >= 5 and not math.isnan(libra["spearman"])
+    assert set(libra["members"].split("+")) <= {"params", "synflow", "nwot"}
+
+
+def test_an_ensemble_written_as_a_score_file_reads_like_a_proxy(tmp_path, capsys):
+    from zcbench.cache import load_scores
+    from zcbench.ensembles.__main__ import main as ensemble_main
+
+    _write_cache(tmp_path, "nb201_cifar10", 80)
+    report = ensemble_main([str(tmp_path / "nb201_cifar10"), "--ensemble", "az_nas",
+                            "--out", str(tmp_path / "az.h5")])
+    assert report[0]["members"] == "az_expressivity+az_progressivity+az_trainability+az_complexity"
+    assert "az_nas on nb201_cifar10" in capsys.readouterr().out
+    frame = load_scores(tmp_path / "az.h5")
+    assert set(frame["proxy"]) == {"az_nas"} and len(frame) == report[0]["n_eval"]
+    assert frame["accuracy"].notna().all()
+    rows = leaderboard_rows(frame, [], n_boot=0)             # ranked like any proxy
+    assert rows.iloc[0]["spearman"] == pytest.approx(report[0]["spearman"])

@@ -1,0 +1,209 @@
+"""The leaderboard: Spearman rho (bootstrap 95% interval) and Kendall tau of every proxy and
+ensemble on every task with cached scores, plus mean rho and mean rank across tasks.
+
+Protocol per (task, seed):
+- The archs with ground truth that every proxy of the table scored are split
+  once, by a hash of each arch string, into a tuning half and an evaluation
+  half (zcbench.ensembles.split_archs).
+- LIBRA and its ablations choose their members on the tuning half.
+- EVERY row, single proxies included, is evaluated on the evaluation half, so
+  all rows of a task are measured on the same architectures.
+- Failures rank below every scored arch (NASLib's convention).
+- The 95% interval is a percentile bootstrap over the evaluation archs
+  (zcbench.analysis.stats.bootstrap_interval). Over several seeds a cell shows
+  the mean rho and the mean of the per-seed interval bounds.
+
+Mean rank: within each task the methods are ranked by rho (1 = best); a
+method's mean rank is over the tasks where it has a value.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..ensembles import ENSEMBLES, MissingMembersError, evaluate, split_archs
+from ..ensembles.table import (ScoreTable, kendall_failed_last, ranks_failed_last, score_tables,
+                               spearman_failed_last)
+from ..errors import ZcbenchError
+from .stats import bootstrap_interval
+from .tables import to_markdown
+
+ROW_COLUMNS = ["task", "seed", "method", "kind", "spearman", "ci_lo", "ci_hi", "kendall", "n_eval",
+               "n_tune", "n_failed", "members", "note"]
+
+
+def _metrics(score: np.ndarray, accuracy: np.ndarray, n_boot: int, seed: int) -> dict:
+    ranked = ranks_failed_last(score)
+    lo, hi = (bootstrap_interval(ranked, accuracy, "spearman", n_boot=n_boot, seed=seed)
+              if n_boot > 0 else (math.nan, math.nan))
+    return {"spearman": spearman_failed_last(score, accuracy), "ci_lo": lo, "ci_hi": hi,
+            "kendall": kendall_failed_last(score, accuracy)}
+
+
+def table_rows(table: ScoreTable, ensembles: Sequence[str], tune_fraction: float = 0.5,
+               n_boot: int = 1000) -> list[dict]:
+    """Rows (one per proxy and per ensemble) for one task and seed, on the evaluation half."""
+    tune, held = split_archs(table.scores.index, tune_fraction)
+    held_table = table.subset(held)
+    acc = held_table.accuracy.to_numpy()
+    base = {"task": table.task, "seed": table.seed, "n_eval": len(held), "n_tune": 0}
+    rows = []
+    for proxy in table.proxies:
+        score = held_table.scores[proxy].to_numpy()
+        rows.append({**base, "method": proxy, "kind": "proxy", **_metrics(score, acc, n_boot, table.seed),
+                     "n_failed": int(np.isnan(score).sum()), "members": proxy, "note": ""})
+    for name in ensembles:
+        ens = ENSEMBLES.get(name)
+        row = {**base, "method": name, "kind": "ensemble", "n_tune": len(tune) if ens.tuned else 0}
+        try:
+            result = evaluate(ens, table, tune, held)
+        except ZcbenchError as err:  # members absent, or too few archs to choose them
+            note = ("missing " + ", ".join(err.missing)) if isinstance(err, MissingMembersError) else str(err)
+            rows.append({**row, "spearman": math.nan, "ci_lo": math.nan, "ci_hi": math.nan,
+                         "kendall": math.nan, "n_failed": 0, "members": "", "note": note})
+            continue
+        score = result.scores.loc[held].to_numpy()
+        members = list(result.selection.members)
+        failed = held_table.scores[members].isna().any(axis=1).sum()
+        rows.append({**row, **_metrics(score, acc, n_boot, table.seed), "n_failed": int(failed),
+                     "members": "+".join(members), "note": ""})
+    return rows
+
+
+def leaderboard_rows(frame: pd.DataFrame, ensembles: Sequence[str], proxies: Sequence[str] | None = None,
+                     tune_fraction: float = 0.5, n_boot: int = 1000, min_coverage: float = 0.5) -> pd.DataFrame:
+    """Rows for every (task, seed) of a load_scores() frame; see the module docstring."""
+    rows = []
+    for _, table in score_tables(frame, list(proxies) if proxies else None, min_coverage).items():
+        rows.extend(table_rows(table, ensembles, tune_fraction, n_boot))
+    return pd.DataFrame(rows, columns=ROW_COLUMNS)
+
+
+def libra_choices(frame: pd.DataFrame, tune_fraction: float = 0.5, min_coverage: float = 0.5) -> pd.DataFrame:
+    """Why LIBRA chose what it chose: per task, seed and proxy, the tuning-half rho, whether it was a
+    candidate, its information gain beyond z1, its bias, and its role (z1, z2, z3 or '')."""
+    from ..ensembles.libra import select
+
+    out = []
+    for (task, seed), table in score_tables(frame, None, min_coverage).items():
+        tune, _ = split_archs(table.scores.index, tune_fraction)
+        try:
+            sel = select(table.subset(tune))
+        except ZcbenchError as err:
+            out.append({"task": task, "seed": seed, "proxy": "", "role": "", "note": str(err)})
+            continue
+        d = sel.details
+        roles = {p: f"z{i + 1}" for i, p in enumerate(sel.members)}
+        for proxy, rho in sorted(d["rho"].items(), key=lambda kv: -kv[1]):
+            out.append({"task": task, "seed": seed, "proxy": proxy, "role": roles.get(proxy, ""),
+                        "rho_tuning": rho, "candidate": proxy in d["candidates"],
+                        "information_gain": d["ig"].get(proxy, math.nan),
+                        "bias": d.get("bias", {}).get(proxy, math.nan),
+                        "accuracy_bias": d.get("accuracy_bias", math.nan), "bins": d["bins"],
+                        "n_tune": len(tune), "note": ""})
+    return pd.DataFrame(out)
+
+
+def aggregate(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, method): means over seeds, the seeds used, and members per seed."""
+    if rows.empty:
+        return pd.DataFrame(columns=ROW_COLUMNS[:2] + ROW_COLUMNS[2:] + ["n_seeds"]).drop(columns="seed")
+    keys = ["task", "method", "kind"]
+    num = rows.groupby(keys, sort=False)[["spearman", "ci_lo", "ci_hi", "kendall", "n_eval", "n_tune",
+                                           "n_failed"]].mean()
+    text = rows.groupby(keys, sort=False).agg(
+        members=("members", lambda s: " / ".join(dict.fromkeys(v for v in s if v))),
+        note=("note", lambda s: "; ".join(dict.fromkeys(v for v in s if v))),
+        n_seeds=("seed", "nunique"))
+    return num.join(text).reset_index()
+
+
+def summary(agg: pd.DataFrame, tasks: Sequence[str]) -> pd.DataFrame:
+    """Methods x tasks of mean rho, with mean rho, mean rank and number of tasks per method."""
+    rho = agg.pivot(index="method", columns="task", values="spearman")
+    rho = rho.reindex(columns=[t for t in tasks if t in rho.columns])
+    ranks = rho.rank(axis=0, ascending=False, method="average")
+    out = pd.DataFrame({"mean rho": rho.mean(axis=1), "mean rank": ranks.mean(axis=1),
+                        "tasks": rho.notna().sum(axis=1)})
+    kinds = agg.drop_duplicates("method").set_index("method")["kind"]
+    out.insert(0, "kind", kinds.reindex(out.index))
+    return rho.join(out).sort_values(["mean rho", "mean rank"], ascending=[False, True], na_position="last")
+
+
+def _cell(agg_idx: pd.DataFrame, method: str, task: str, value: str = "spearman") -> str:
+    if (task, method) not in agg_idx.index:
+        return "-"
+    r = agg_idx.loc[(task, method)]
+    if value == "kendall":
+        return "-" if math.isnan(r.kendall) else f"{r.kendall:.3f}"
+    if math.isnan(r.spearman):
+        return r.note or "-"
+    if math.isnan(r.ci_lo):
+        return f"{r.spearman:.3f}"
+    return f"{r.spearman:.3f} [{r.ci_lo:.2f}, {r.ci_hi:.2f}]"
+
+
+def markdown(agg: pd.DataFrame, status: dict[str, str], intro: str = "") -> str:
+    """The leaderboard page: rho table with intervals, Kendall table, LIBRA's choices, task status."""
+    tasks = [t for t in status if t in set(agg["task"])]
+    summ = summary(agg, tasks)
+    idx = agg.set_index(["task", "method"])
+    lines = ["# zcbench leaderboard", "", intro.strip(), ""]
+    rho_rows = [{"method": m, "kind": summ.at[m, "kind"], **{t: _cell(idx, m, t) for t in tasks},
+                 "mean rho": summ.at[m, "mean rho"], "mean rank": summ.at[m, "mean rank"],
+                 "tasks": int(summ.at[m, "tasks"])} for m in summ.index]
+    lines += ["## Spearman rho [bootstrap 95% interval]", "",
+              to_markdown(pd.DataFrame(rho_rows)) if rho_rows else "(no scores yet)", ""]
+    tau_rows = [{"method": m, **{t: _cell(idx, m, t, "kendall") for t in tasks}} for m in summ.index]
+    lines += ["## Kendall tau", "", to_markdown(pd.DataFrame(tau_rows)) if tau_rows else "(no scores yet)", ""]
+    chosen = agg[(agg["kind"] == "ensemble") & (agg["members"] != "")]
+    if not chosen.empty:
+        lines += ["## Members of each ensemble (LIBRA's are chosen on the tuning half)", "",
+                  to_markdown(chosen[["task", "method", "members", "n_tune", "n_eval", "n_seeds"]]
+                              .assign(n_tune=lambda d: d.n_tune.round().astype(int),
+                                      n_eval=lambda d: d.n_eval.round().astype(int))), ""]
+    size = agg.groupby("task")[["n_eval", "n_tune"]].max()
+    lines += ["## Tasks", "", "| task | status | archs evaluated | archs held for tuning |", "|---|---|---|---|"]
+    for task, note in status.items():
+        if task in size.index:
+            lines.append(f"| {task} | {note} | {int(size.at[task, 'n_eval'])} | {int(size.at[task, 'n_tune'])} |")
+        else:
+            lines.append(f"| {task} | {note} | - | - |")
+    return "\n".join(lines) + "\n"
+
+
+def _relative(path: Path, base: Path) -> Path:
+    return path.relative_to(base) if path.is_relative_to(base) else path
+
+
+def write(rows: pd.DataFrame, status: dict[str, str], out_dir: str | Path, figures_dir: str | Path,
+          intro: str = "", stem: str = "leaderboard") -> dict[str, Path]:
+    """results/<stem>.md, <stem>.csv (per seed), <stem>_summary.csv and the rho heatmap PNG."""
+    from .plots import leaderboard_heatmap
+
+    out_dir, figures_dir = Path(out_dir), Path(figures_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    agg = aggregate(rows)
+    paths = {"md": out_dir / f"{stem}.md", "csv": out_dir / f"{stem}.csv",
+             "summary_csv": out_dir / f"{stem}_summary.csv", "png": figures_dir / f"{stem}_rho.png"}
+    rows.to_csv(paths["csv"], index=False)
+    tasks = [t for t in status if t in set(agg["task"])]
+    if not agg.empty:
+        summary(agg, tasks).to_csv(paths["summary_csv"])
+        leaderboard_heatmap(summary(agg, tasks), tasks, paths["png"])
+    else:
+        paths.pop("png")
+        pd.DataFrame().to_csv(paths["summary_csv"])
+    text = markdown(agg, status, intro)
+    if "png" in paths:
+        text += f"\n![Spearman rho per method and task]({_relative(paths['png'], out_dir)})\n"
+        per_task = [t for t in tasks if (figures_dir / t).is_dir()]
+        if per_task:
+            text += ("\nPer-task figures (score vs ground truth, Spearman between proxies, score vs #params): "
+                     + ", ".join(f"[{t}]({_relative(figures_dir / t, out_dir)})" for t in per_task) + ".\n")
+    paths["md"].write_text(text)
+    return paths

@@ -1,0 +1,136 @@
+"""Score tables: the cache's long rows as one (architecture x proxy) matrix per task and seed.
+
+Ensembles combine proxies per architecture, so they need every member's score
+of the same architectures side by side. `score_tables` pivots a
+load_scores() DataFrame into that shape, with the ground truth alongside.
+
+Choices (documented because they change numbers):
+- Only archs with ground truth are kept.
+- Rows computed by an older version of a registered proxy are stale (the
+  harness would recompute them) and are dropped.
+- A proxy cached under several settings (e.g. two batch sizes) contributes
+  the settings with the most archs.
+- A failed score (error != "") is NaN in the table; rankings put it last.
+- The table holds the archs that every kept proxy scored. A proxy that scored
+  fewer than `min_coverage` times as many archs as the median proxy is left
+  out of the table (and listed in `left_out`) instead of shrinking it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import ZcbenchError
+
+
+@dataclass
+class ScoreTable:
+    """Scores of one task and seed: `scores` (index arch, one column per proxy, NaN = failed)."""
+
+    task: str
+    seed: int
+    scores: pd.DataFrame
+    accuracy: pd.Series
+    seconds: pd.DataFrame
+    settings: dict[str, str] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def proxies(self) -> list[str]:
+        return list(self.scores.columns)
+
+    def subset(self, archs) -> "ScoreTable":
+        """The same table restricted to `archs` (in table order)."""
+        keep = self.scores.index.intersection(pd.Index(archs), sort=False)
+        return ScoreTable(self.task, self.seed, self.scores.loc[keep], self.accuracy.loc[keep],
+                          self.seconds.loc[keep], dict(self.settings), dict(self.left_out))
+
+
+def ranks_failed_last(values) -> np.ndarray:
+    """Ascending average ranks 1..n (higher score = higher rank); NaN (failures) tie at the bottom."""
+    v = np.asarray(values, dtype=float).copy()
+    v[~np.isfinite(v)] = -np.inf
+    return stats.rankdata(v, method="average")
+
+
+def spearman_failed_last(values, accuracy) -> float:
+    """Spearman rho of a score against accuracy, failures ranked below every scored arch."""
+    r, a = ranks_failed_last(values), np.asarray(accuracy, dtype=float)
+    if len(r) < 3 or np.ptp(r) == 0 or np.ptp(a) == 0:
+        return float("nan")
+    return float(stats.spearmanr(r, a).statistic)
+
+
+def kendall_failed_last(values, accuracy) -> float:
+    """Kendall tau-b of a score against accuracy, failures ranked below every scored arch."""
+    r, a = ranks_failed_last(values), np.asarray(accuracy, dtype=float)
+    if len(r) < 3 or np.ptp(r) == 0 or np.ptp(a) == 0:
+        return float("nan")
+    return float(stats.kendalltau(r, a).statistic)
+
+
+def split_archs(archs, tune_fraction: float = 0.5, salt: str = "zcbench-ensemble-split"
+                ) -> tuple[list[str], list[str]]:
+    """(tuning archs, evaluation archs): a disjoint split fixed per architecture string.
+
+    An arch's side depends only on a hash of (salt, arch), so it never changes
+    when the cache grows or the sample changes, and a selection tuned on one
+    side is never judged on an arch it saw.
+    """
+    if not 0.0 < tune_fraction < 1.0:
+        raise ValueError(f"tune_fraction={tune_fraction}; it must be strictly between 0 and 1")
+    tune, held = [], []
+    for arch in archs:
+        h = int.from_bytes(hashlib.sha256(f"{salt}:{arch}".encode()).digest()[:8], "little") / 2**64
+        (tune if h < tune_fraction else held).append(arch)
+    return tune, held
+
+
+def _current_versions() -> dict[str, str]:
+    from ..proxies import PROXIES
+
+    return {name: PROXIES.get(name).version for name in PROXIES.names()}
+
+
+def score_tables(frame: pd.DataFrame, proxies: list[str] | None = None,
+                 min_coverage: float = 0.5) -> dict[tuple[str, int], ScoreTable]:
+    """One ScoreTable per (task, seed) of a load_scores() frame; `proxies` limits the columns."""
+    if proxies is not None:
+        frame = frame[frame["proxy"].isin(proxies)]
+    frame = frame[frame["accuracy"].notna()]
+    versions = _current_versions()
+    current = frame["proxy"].map(versions)
+    frame = frame[current.isna() | (frame["proxy_version"] == current)]
+    tables = {}
+    for (task, seed), g in frame.groupby(["task", "seed"], sort=True):
+        tables[(task, int(seed))] = _one_table(task, int(seed), g, min_coverage)
+    return tables
+
+
+def _one_table(task: str, seed: int, g: pd.DataFrame, min_coverage: float) -> ScoreTable:
+    chosen, settings = [], {}
+    for proxy, rows in g.groupby("proxy", sort=True):
+        counts = rows.groupby("settings")["arch"].nunique()
+        best = counts.sort_values(ascending=False, kind="stable").index[0]
+        settings[proxy] = best
+        chosen.append(rows[rows["settings"] == best])
+    g = pd.concat(chosen, ignore_index=True)
+    coverage = g.groupby("proxy")["arch"].nunique()
+    median = float(coverage.median())
+    left_out = {p: f"scored {int(n)} archs, under {min_coverage:.0%} of the median proxy's {median:.0f}"
+                for p, n in coverage.items() if n < min_coverage * median}
+    g = g[~g["proxy"].isin(left_out)]
+    if g.empty:
+        raise ZcbenchError(f"no usable scores for task {task}, seed {seed}")
+    score = g["score"].where(g["error"] == "")
+    wide = g.assign(score=score).pivot(index="arch", columns="proxy", values="score")
+    secs = g.pivot(index="arch", columns="proxy", values="seconds")
+    present = g.pivot(index="arch", columns="proxy", values="error").notna().all(axis=1)
+    archs = present[present].index
+    accuracy = g.drop_duplicates("arch").set_index("arch")["accuracy"]
+    return ScoreTable(task, seed, wide.loc[archs], accuracy.loc[archs], secs.loc[archs],
+                      {p: s for p, s in settings.items() if p not in left_out}, left_out)
