@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-.PHONY: install test test-slow bench validate-nb201 lswag-ablation clean
+.PHONY: install test test-slow bench validate-nb201 validate-nb301 lswag-ablation leaderboard paper-tables clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -19,6 +19,7 @@ bench:  ## seconds per NB201 architecture, per proxy and for all proxies togethe
 	$(PYTHON) benchmarks/bench_proxies.py
 
 VALIDATE_PROXIES ?= [nwot,synflow]
+VALIDATE_PROXIES_NB301 ?= [params,synflow,nwot]
 validate-nb201:  ## proxies on 1,000 NB201 CIFAR-10 archs and on Suite-Zero's 725, vs NAS-Bench-Suite-Zero (~20 min for nwot+synflow)
 	$(PYTHON) -m zcbench 'proxy=$(VALIDATE_PROXIES)' task=nb201_cifar10 n_archs=1000 out_dir=results/nb201_cifar10
 	$(PYTHON) -m zcbench.analysis.reference results/nb201_cifar10
@@ -47,6 +48,22 @@ lswag-ablation:  ## choose each task's L-SWAG window (written into conf/task/), 
 	done
 	$(PYTHON) -m zcbench.analysis.lswag_ablation $(addprefix results/lswag_ablation/,$(ABLATION_TASKS)) \
 	  --out results/lswag_ablation.md
+
+validate-nb301:  ## params/synflow/nwot on Suite-Zero's 725 NB301 archs, vs NAS-Bench-Suite-Zero (~1 h on a CPU)
+	$(PYTHON) -m zcbench 'proxy=$(VALIDATE_PROXIES_NB301)' task=nb301_cifar10 n_archs=all out_dir=results/nb301_cifar10
+	$(PYTHON) -m zcbench.analysis.reference results/nb301_cifar10
+
+# The leaderboard and the paper's tables, from the caches in results/cache/ (scoring what they lack first).
+# FULL=1 is the paper protocol (1,000 archs x 5 seeds x every proxy x every task); see conf/leaderboard.yaml.
+LEADERBOARD_ARGS ?=
+ifeq ($(FULL),1)
+LEADERBOARD_ARGS += full=true
+endif
+leaderboard:  ## every proxy and ensemble x task: results/leaderboard.md/.csv and figures (~45 min default sample)
+	$(PYTHON) -m zcbench.leaderboard $(LEADERBOARD_ARGS)
+
+paper-tables:  ## the paper's Tables 1, 3, 4 beside ours: results/paper_tables.md/.csv (same caches and config)
+	$(PYTHON) -m zcbench.paper_tables $(LEADERBOARD_ARGS)
 
 clean:
 	rm -rf runs multirun .pytest_cache
