@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-.PHONY: install test test-slow bench validate-nb201 validate-nb301 lswag-ablation leaderboard paper-tables clean
+.PHONY: install test test-slow bench validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -48,6 +48,12 @@ lswag-ablation:  ## choose each task's L-SWAG window (written into conf/task/), 
 	done
 	$(PYTHON) -m zcbench.analysis.lswag_ablation $(addprefix results/lswag_ablation/,$(ABLATION_TASKS)) \
 	  --out results/lswag_ablation.md
+
+validate-nb101:  ## params+synflow on all 292 Suite-Zero NB101 cells, nwot on 50, synflow on MLFE's 846; vs Suite-Zero
+	$(PYTHON) -m zcbench 'proxy=[params,synflow]' task=nb101_cifar10 n_archs=all out_dir=results/nb101_cifar10
+	$(PYTHON) -m zcbench 'proxy=[params,synflow,nwot]' task=nb101_cifar10 n_archs=50 out_dir=results/nb101_cifar10_nwot50
+	$(PYTHON) -m zcbench 'proxy=[params,synflow]' task=nb101_cifar10_mlfe n_archs=all out_dir=results/nb101_cifar10_mlfe
+	$(PYTHON) -m zcbench.analysis.reference results/nb101_cifar10
 
 validate-nb301:  ## params/synflow/nwot on Suite-Zero's 725 NB301 archs, vs NAS-Bench-Suite-Zero (~1 h on a CPU)
 	$(PYTHON) -m zcbench 'proxy=$(VALIDATE_PROXIES_NB301)' task=nb301_cifar10 n_archs=all out_dir=results/nb301_cifar10
