@@ -197,8 +197,8 @@ def prepare(cfg: DictConfig, what: str = "") -> Setup:
         archs = sample_archs(pool, n_archs, seed)
     else:
         archs = sample_from_space(space, int(cfg.n_archs), seed)
-    batch = load_batch(task.dataset, data_root, batch_size, seed,
-                       image_size=task.image_size, num_classes=task.num_classes)
+    batch = load_batch(task.dataset, data_root, batch_size, seed, image_size=task.image_size,
+                       num_classes=task.num_classes if task.target == "classes" else None)
     print(f"[zcbench] task {task.name}: {len(archs)} archs, seed {seed}{what}")
     print(f"[zcbench] inputs: {batch.source}")
     if batch.synthetic:
