@@ -7,6 +7,10 @@ import pandas as pd
 
 from .readers import READERS, GroundTruthFormatError
 from . import readers_built  # noqa: E402,F401  (registers zcbench_benchmark)
+from . import readers_nb101  # noqa: E402,F401  (registers mlfe_nb101, suite_zero_nb101)
+from . import readers_darts  # noqa: E402,F401  (registers swap_darts_csv)
+from . import readers_vit  # noqa: E402,F401  (registers autoprox, ood_vit_nas)
+from . import tnb101_targets, tnb101_images  # noqa: E402,F401  (TransNAS-Bench-101 losses, targets, taskonomy images)
 
 
 def read_ground_truth(reader: str, root: str | Path, **options) -> pd.DataFrame:

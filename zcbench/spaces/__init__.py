@@ -12,5 +12,9 @@ def get_space(name: str) -> SearchSpace:
 
 
 from . import nb201  # noqa: E402,F401  (registers itself)
+from . import nb101  # noqa: E402,F401  (registers itself)
+from . import autoformer  # noqa: E402,F401  (registers autoformer_t/s/b)
+from . import nb301  # noqa: E402,F401  (registers nb301 and darts)
+from . import tnb101  # noqa: E402,F401  (registers tnb101_micro and tnb101_macro)
 
 __all__ = ["SPACES", "SearchSpace", "get_space"]

@@ -1,0 +1,73 @@
+"""AutoFormer search spaces T, S and B (Chen et al., ICCV 2021): registered as autoformer_t/s/b.
+
+Encodings are in autoformer_encoding, the network in autoformer_net. A task's
+``space_options`` say how a subnet becomes a network: image_size, patch_size,
+the qkv rule (``autoformer``: 64 x heads; ``embed``: embed_dim, as Auto-Prox
+built its subnets), relative_position, pool, layer_norm_eps.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+
+from torch import nn
+
+from .. import vision_datasets  # noqa: F401  (registers the ViT tasks' image readers)
+from ..errors import ZcbenchError
+from . import SPACES
+from .autoformer_encoding import AutoFormerChoices, Subnet, parse_subnet, sample_subnet
+from .autoformer_net import POOLS, QKV_RULES, AutoFormerNet, ViTOptions
+from .base import SearchSpace
+
+#: Supernet choices of AutoFormer's three spaces (docs/METHOD.md section 1).
+CHOICES: dict[str, AutoFormerChoices] = {
+    "autoformer_t": AutoFormerChoices((192, 216, 240), (12, 13, 14), (3.5, 4.0), (3, 4)),
+    "autoformer_s": AutoFormerChoices((320, 384, 448), (12, 13, 14), (3.0, 3.5, 4.0), (5, 6, 7)),
+    "autoformer_b": AutoFormerChoices((528, 576, 624), (14, 15, 16), (3.0, 3.5, 4.0), (9, 10)),
+}
+
+_OPTION_NAMES = tuple(f.name for f in dataclasses.fields(ViTOptions))
+
+
+class AutoFormerSpace(SearchSpace):
+    """One AutoFormer space; canonical = 'embed_dim=..;depth=..;mlp_ratio=..;num_heads=..'."""
+
+    def __init__(self, name: str, choices: AutoFormerChoices):
+        self.name, self.choices = name, choices
+
+    def subnet(self, arch: str) -> Subnet:
+        """The validated subnet of any accepted encoding."""
+        return parse_subnet(arch, self.choices, self.name)
+
+    def canonical(self, text: str) -> str:
+        return self.subnet(text).to_string()
+
+    def sample(self, rng: random.Random) -> str:
+        return sample_subnet(self.choices, rng).to_string()
+
+    def options(self, **options) -> ViTOptions:
+        """ViTOptions from a task's space_options, rejecting unknown names and values."""
+        self.check_options(options, _OPTION_NAMES)
+        opts = ViTOptions(**options)
+        if opts.qkv not in QKV_RULES:
+            raise ZcbenchError(f"space {self.name}: qkv={opts.qkv!r}; valid qkv rules: {', '.join(QKV_RULES)}")
+        if opts.pool not in POOLS:
+            raise ZcbenchError(f"space {self.name}: pool={opts.pool!r}; valid pools: {', '.join(POOLS)}")
+        if opts.image_size % opts.patch_size:
+            raise ZcbenchError(f"space {self.name}: image_size {opts.image_size} is not a multiple of "
+                               f"patch_size {opts.patch_size}")
+        return opts
+
+    def build(self, arch: str, num_classes: int, **options) -> nn.Module:
+        subnet = self.subnet(arch)
+        opts = self.options(**options)
+        if opts.qkv == "embed":
+            bad = sorted({h for h in subnet.num_heads if subnet.embed_dim % h})
+            if bad:
+                raise ZcbenchError(f"space {self.name}: qkv=embed needs embed_dim {subnet.embed_dim} "
+                                   f"divisible by num_heads, not by {bad}")
+        return AutoFormerNet(subnet, num_classes, opts)
+
+
+for _name, _choices in CHOICES.items():
+    SPACES.add(_name, AutoFormerSpace(_name, _choices))
