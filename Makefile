@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-.PHONY: install test test-slow bench validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables clean
+.PHONY: install test test-slow bench validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -70,6 +70,12 @@ leaderboard:  ## every proxy and ensemble x task: results/leaderboard.md/.csv an
 
 paper-tables:  ## the paper's Tables 1, 3, 4 beside ours: results/paper_tables.md/.csv (same caches and config)
 	$(PYTHON) -m zcbench.paper_tables $(LEADERBOARD_ARGS)
+
+vit-results:  ## proxies on the Auto-Prox and OoD-ViT-NAS ground truth (224 px), tables in results/vit/ (hours on a CPU)
+	results/vit/score_vit.sh && $(PYTHON) results/vit/make_tables.py
+
+vit-mini-benchmark:  ## the CPU-built AutoFormer-T mini benchmark (results/benchmarks/, ~1 h on 2 cores)
+	results/benchmarks/autoformer_t_cifar10_mini.sh
 
 clean:
 	rm -rf runs multirun .pytest_cache
