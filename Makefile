@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-.PHONY: install test test-slow bench validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: install test test-slow bench bench-quick validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -15,8 +15,11 @@ test:  ## the default suite (tiny networks, real data where present), a few minu
 test-slow:  ## checks on larger real samples (minutes to an hour on a CPU)
 	$(PYTHON) -m pytest -q -p no:cacheprovider -m slow
 
-bench:  ## seconds per NB201 architecture, per proxy and for all proxies together
-	$(PYTHON) benchmarks/bench_proxies.py
+bench:  ## seconds per NB201 architecture, per proxy and for all proxies together (writes results/benchmark_nb201_cpu.md)
+	$(PYTHON) benchmarks/bench_proxies.py --archs 3
+
+bench-quick:  ## proxy=all only: its ratio to one forward+backward, and the cost of each shared pass
+	$(PYTHON) benchmarks/bench_proxies.py --archs 3 --together-only
 
 VALIDATE_PROXIES ?= [nwot,synflow]
 VALIDATE_PROXIES_NB301 ?= [params,synflow,nwot]

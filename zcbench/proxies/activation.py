@@ -21,7 +21,7 @@ def _packed_words(codes: torch.Tensor) -> np.ndarray:
     pad = (-packed.shape[1]) % 8
     if pad:
         packed = np.pad(packed, ((0, 0), (0, pad)))
-    return packed.view(np.uint64)
+    return np.ascontiguousarray(packed).view(np.uint64)
 
 
 def hamming_kernel(codes: list[tuple[str, torch.Tensor]]) -> np.ndarray:
@@ -57,13 +57,37 @@ def nwot(probe: Probe) -> float:
     return float(logdet)
 
 
-def distinct_columns(codes: list[tuple[str, torch.Tensor]]) -> int:
-    """Number of distinct per-unit vectors (each unit's on/off pattern across the batch)."""
-    unique = {id(c): c for _, c in codes}.values()  # layers reading one tensor add no new patterns
-    packed = [np.packbits(c.cpu().numpy(), axis=0).T for c in unique]  # (units, ceil(B/8)) uint8
-    rows = np.ascontiguousarray(np.concatenate(packed, axis=0))
-    as_void = rows.view(np.dtype((np.void, rows.shape[1])))
-    return int(np.unique(as_void).shape[0])
+def distinct_columns(codes: list[tuple[str, torch.Tensor]], probe: Probe | None = None) -> int:
+    """Number of distinct per-unit vectors (each unit's on/off pattern across the batch).
+
+    Each unit's column of B bits is packed into ceil(B / 64) int64 words, so
+    that the count is a sort of integers (one word per unit up to 64 samples).
+    With a `probe`, the count of a given set of code tensors is memoised on it:
+    swap, swap_reg and L-SWAG's Psi over every layer read the same number.
+    """
+    unique = {id(c): c for _, c in codes}  # layers reading one tensor add no new patterns
+    if probe is None:
+        return _count_distinct_columns(list(unique.values()))
+    return probe.derived(("distinct_columns", frozenset(unique)),
+                         lambda: _count_distinct_columns(list(unique.values())))
+
+
+def _column_words(codes: torch.Tensor) -> torch.Tensor:
+    """(batch, units) bool -> (units, ceil(batch / 64)) int64: bit b of word j = sample 64 j + b."""
+    words = []
+    for first in range(0, codes.shape[0], 64):
+        word = torch.zeros(codes.shape[1], dtype=torch.int64, device=codes.device)
+        for b, row in enumerate(codes[first:first + 64]):
+            word |= row.to(torch.int64) << b  # bit 63 is the sign bit: still one distinct word per pattern
+        words.append(word)
+    return torch.stack(words, dim=1)
+
+
+def _count_distinct_columns(tensors: list[torch.Tensor]) -> int:
+    words = torch.cat([_column_words(c) for c in tensors], dim=0)
+    if words.shape[1] == 1:
+        return int(torch.unique(words[:, 0]).numel())
+    return int(torch.unique(words, dim=0).shape[0])
 
 
 @proxy("swap", needs=_CODES,
@@ -77,4 +101,4 @@ def swap(probe: Probe) -> float:
     codes = probe.activation_codes()
     if not codes:
         raise ValueError("network has no ReLU/GELU units to read")
-    return float(distinct_columns(codes))
+    return float(distinct_columns(codes, probe))

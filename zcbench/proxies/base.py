@@ -13,8 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .probe import Probe
 
 # Shared passes a proxy may declare; the Probe implements each one.
-PASSES = ("activation_codes", "gradients", "channel_saliency", "split_gradients",
-          "input_jacobian", "per_sample_gradients", "shared")
+PASSES = ("activation_codes", "gradients", "channel_saliency", "hessian_gradient", "split_gradients",
+          "input_jacobian", "per_sample_gradients", "forward_flops", "shared")
 
 
 @dataclass(frozen=True)

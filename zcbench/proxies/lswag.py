@@ -168,7 +168,7 @@ def lswag_psi_value(probe: Probe, window_lo: float | None = None, window_hi: flo
     if not chosen:
         raise ValueError(f"layer window [{window_lo}, {window_hi}] (depth bins {first_bin}..{hi_bin}) "
                          f"selects none of the {len(codes)} ReLU/GELU layers")
-    return float(distinct_columns(chosen))
+    return float(distinct_columns(chosen, probe))
 
 
 def combine(lam: float, psi: float) -> float:

@@ -73,7 +73,7 @@ def meco(probe: Probe, samples: int = 1) -> float:
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
     x = probe.inputs[:samples]
-    maps = _feature_maps(probe.fresh_copy().train(), x)
+    maps = _feature_maps(probe.working_copy(), x)  # train mode, buffers restored
     total = 0.0
     for fmap in maps:
         if fmap.dim() < 2 or fmap.shape[0] != x.shape[0]:

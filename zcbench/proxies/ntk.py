@@ -74,7 +74,7 @@ def ntk(probe: Probe, samples: int = 16, log: bool = True) -> float:
     x = probe.inputs[:samples] if samples else probe.inputs
     if x.shape[0] < 2:
         raise ValueError("the NTK condition number needs at least 2 samples")
-    net = probe.fresh_copy().train()
+    net = probe.working_copy()  # weights are only read; its buffers are restored on every call
     feats = tangent_features(net, x).double()
     cond = condition_number((feats @ feats.T).cpu().numpy())
     if not math.isfinite(cond):
@@ -129,7 +129,7 @@ def linear_regions(probe: Probe, source: str = "data", samples: int = 64, seed: 
     elif source == "gaussian":
         gen = torch.Generator(device=probe.inputs.device).manual_seed(int(seed))
         x = torch.randn((int(samples), *probe.inputs.shape[1:]), generator=gen, device=probe.inputs.device)
-        codes = _activation_codes(probe.fresh_copy().train(), x)
+        codes = _activation_codes(probe.working_copy(), x)
     else:
         raise ValueError(f"source must be 'data' or 'gaussian', got {source!r}")
     if not codes:

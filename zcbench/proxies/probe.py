@@ -3,9 +3,12 @@
 Proxies never run their own forward/backward on the scored network. They ask
 the Probe for what they declared (activation codes, gradients, mini-batch
 gradients); the Probe computes it on a private working copy, the first time it
-is asked, and memoises it. When both activation codes and gradients are
-planned, one forward pass serves both. The network handed to the Probe is never
-modified: no .grad, no BatchNorm statistics, no change of train/eval mode.
+is asked, and memoises it. One forward pass serves every planned pass that
+can share it: activation codes, the loss gradient (and channel saliency), the
+Hessian-vector product H g (the loss backward then keeps its graph) and the
+input Jacobian (one more backward, to the input only). The network handed to
+the Probe is never modified: no .grad, no BatchNorm statistics, no change of
+train/eval mode.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import torch
 from torch import nn
 
 from .base import Needs
+from .flop_count import count_flops
 
 ACTIVATIONS = (nn.ReLU, nn.GELU)
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -53,6 +57,7 @@ class Probe:
         self.pass_seconds: dict[str, float] = {}
         self._results: dict[str, object] = {}
         self._errors: dict[str, BaseException] = {}
+        self._derived: dict[object, object] = {}
         self._work: nn.Module | None = None
         self._pristine_buffers: dict[str, torch.Tensor] | None = None
 
@@ -77,23 +82,32 @@ class Probe:
     # ------------------------------------------------------------------ passes
     def activation_codes(self) -> list[tuple[str, torch.Tensor]]:
         """Binary codes of every ReLU/GELU unit: per layer a bool (batch, units) of input > 0."""
-        return self._memo("activation_codes", lambda: self._forward_backward(
-            codes=True, grads="gradients" in self.planned_passes))
+        return self._memo("activation_codes", lambda: self._forward_backward("activation_codes"))
 
     def gradients(self) -> dict[str, torch.Tensor]:
         """dL/dW of each scored layer's weight, L the task loss on the whole batch."""
-        return self._memo("gradients", lambda: self._forward_backward(
-            codes="activation_codes" in self.planned_passes, grads=True))
+        return self._memo("gradients", lambda: self._forward_backward("gradients"))
 
     def channel_saliency(self) -> list[tuple[str, torch.Tensor]]:
         """Per Conv2d/Linear layer, a (batch, channels) tensor: sum over positions of
         output * dL/d(output). Fisher-style proxies read it; it shares the gradient pass."""
-        return self._memo("channel_saliency", lambda: self._forward_backward(
-            codes="activation_codes" in self.planned_passes, grads=True))
+        return self._memo("channel_saliency", lambda: self._forward_backward("channel_saliency"))
+
+    def hessian_gradient(self) -> dict[str, torch.Tensor]:
+        """H g per scored weight: g = dL/dW (the `gradients` pass), H the Hessian of L over the
+        scored weights (a Hessian-vector product; H is never formed). GraSP reads it.
+
+        When planned, it is taken from the shared forward: that pass's backward then
+        keeps its graph (create_graph) and one more backward through it gives H g.
+        """
+        return self._memo("hessian_gradient", lambda: self._forward_backward("hessian_gradient"))
 
     def input_jacobian(self) -> torch.Tensor:
-        """d(sum of outputs)/d(input) for every sample: a tensor shaped like the inputs."""
-        return self._memo("input_jacobian", self._jacobian_pass)
+        """d(sum of outputs)/d(input) for every sample: a tensor shaped like the inputs.
+
+        When planned beside gradients or activation codes, it reuses their forward
+        (one more backward, to the input only)."""
+        return self._memo("input_jacobian", lambda: self._forward_backward("input_jacobian"))
 
     def per_sample_gradients(self, chunk_size: int = 16) -> dict[str, "PerSampleStats"]:
         """Statistics over samples of each scored weight's per-sample gradient.
@@ -117,6 +131,24 @@ class Probe:
             self._results[name] = compute()
             self.pass_seconds[name] = time.perf_counter() - start
         return self._memo(name, run)
+
+    def forward_flops(self) -> float:
+        """Forward FLOPs of one input (the batch's first), eval mode (see flop_count.count_flops)."""
+        def run() -> None:
+            start = time.perf_counter()
+            self._results["forward_flops"] = count_flops(self.working_copy(), self.inputs[:1])
+            self.pass_seconds["forward_flops"] = time.perf_counter() - start
+        return self._memo("forward_flops", run)
+
+    def derived(self, key: object, compute: Callable[[], object]) -> object:
+        """A value computed from the passes (e.g. a pattern count), memoised under `key`.
+
+        Not a pass: its time is charged to the proxy that computes it first, and
+        the proxies that read it later get it free.
+        """
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     def weights(self) -> dict[str, torch.Tensor]:
         """Weights of the scored layers (the original tensors; do not modify)."""
@@ -143,27 +175,42 @@ class Probe:
             raise ValueError("this proxy needs labels but the batch has none")
         return self.labels
 
-    def _forward_backward(self, codes: bool, grads: bool) -> None:
-        """One forward (with activation hooks if `codes`) and, if `grads`, one backward."""
-        want_codes, want_grads = codes, grads
+    def _forward_backward(self, wanted: str) -> None:
+        """One train-mode forward of the working copy serving `wanted` and every planned pass
+        of the same forward (activation codes, gradients, channel saliency, H g, input Jacobian).
+
+        Backward order: the loss backward (keeping its graph when H g is planned, and
+        its saliency hooks removed right after, so later backwards do not overwrite
+        them), the Hessian-vector product, then the input Jacobian's backward.
+        """
+        done = set(self._results) | set(self._errors)
+        shared_with = ((self.planned_passes & set(FORWARD_PASSES)) - done) | {wanted}
+        if self.labels is None:  # passes of the loss are left to fail on their own call
+            shared_with -= {"gradients", "channel_saliency", "hessian_gradient"} - {wanted}
+        want_codes = "activation_codes" in shared_with
+        want_grads = bool(shared_with & {"gradients", "channel_saliency", "hessian_gradient"})
+        want_saliency = "channel_saliency" in shared_with
+        want_hvp = "hessian_gradient" in shared_with
+        want_jacobian = "input_jacobian" in shared_with
         net = self.working_copy()
+        layers = scored_layers(net)
         collected: list[tuple[str, torch.Tensor]] = []
-        shared: dict = {}
         saliency: list[tuple[str, torch.Tensor]] = []
+        grad_hooks: list = []
         hooks = []
         if want_codes:
+            seen: dict = {}
             for name, mod in net.named_modules():
                 if isinstance(mod, ACTIVATIONS):
-                    hooks.append(mod.register_forward_hook(_code_hook(name, collected, shared)))
-        want_saliency = want_grads and ("channel_saliency" in self.planned_passes
-                                        or "gradients" in self._results)
+                    hooks.append(mod.register_forward_hook(_code_hook(name, collected, seen)))
         if want_saliency:
-            for name, mod in scored_layers(net):
-                hooks.append(mod.register_forward_hook(_saliency_hook(name, saliency)))
+            for name, mod in layers:
+                hooks.append(mod.register_forward_hook(_saliency_hook(name, saliency, grad_hooks)))
+        x = self.inputs.detach().clone().requires_grad_(True) if want_jacobian else self.inputs
         start = time.perf_counter()
         try:
-            with torch.set_grad_enabled(want_grads):
-                out = net(self.inputs)
+            with torch.set_grad_enabled(want_grads or want_jacobian):
+                out = net(x)
         finally:
             for h in hooks:
                 h.remove()
@@ -173,16 +220,39 @@ class Probe:
             self.pass_seconds["activation_codes"] = forward_seconds
         if want_grads:
             start = time.perf_counter()
-            loss = self.loss_fn(out, self._require_labels())
-            loss.backward()
-            self._results["gradients"] = {n: m.weight.grad.detach().clone()
-                                          if m.weight.grad is not None else torch.zeros_like(m.weight)
-                                          for n, m in scored_layers(net)}
-            self.pass_seconds["gradients"] = forward_seconds + time.perf_counter() - start
+            grads = _weight_grads(self.loss_fn(out, self._require_labels()), layers,
+                                  keep_graph=want_hvp or want_jacobian, create_graph=want_hvp)
+            for h in grad_hooks:
+                h.remove()
+            if "gradients" not in self._results:
+                self._results["gradients"] = {n: g.detach().clone() for n, g in grads.items()}
+                self.pass_seconds["gradients"] = forward_seconds + time.perf_counter() - start
             if want_saliency:
                 self._results["channel_saliency"] = [(n, t) for n, t in saliency if t is not None]
-                self.pass_seconds["channel_saliency"] = self.pass_seconds["gradients"]
-            net.zero_grad(set_to_none=True)
+                self.pass_seconds["channel_saliency"] = forward_seconds + time.perf_counter() - start
+            if want_hvp:
+                start = time.perf_counter()
+                try:
+                    self._results["hessian_gradient"] = _hessian_gradient(
+                        grads, layers, keep_graph=want_jacobian)
+                except Exception as err:  # e.g. an op without double backward: only H g fails
+                    if wanted == "hessian_gradient":
+                        raise
+                    self._errors["hessian_gradient"] = err
+                self.pass_seconds["hessian_gradient"] = time.perf_counter() - start
+            del grads
+        if want_jacobian:
+            start = time.perf_counter()
+            try:
+                (jac,) = torch.autograd.grad(out.sum(), x)
+                self._results["input_jacobian"] = jac.detach()
+            except Exception as err:  # only the Jacobian's readers fail
+                if wanted == "input_jacobian":
+                    raise
+                self._errors["input_jacobian"] = err
+            # charged the forward too: what jacov would cost on its own
+            self.pass_seconds["input_jacobian"] = forward_seconds + time.perf_counter() - start
+        net.zero_grad(set_to_none=True)
 
     def _split_pass(self, n: int) -> None:
         labels = self._require_labels()
@@ -200,15 +270,6 @@ class Probe:
         net.zero_grad(set_to_none=True)
         self._results[f"split_gradients:{n}"] = grads
         self.pass_seconds[f"split_gradients:{n}"] = time.perf_counter() - start
-
-    def _jacobian_pass(self) -> None:
-        net = self.working_copy()
-        start = time.perf_counter()
-        x = self.inputs.detach().clone().requires_grad_(True)
-        net(x).sum().backward()
-        self._results["input_jacobian"] = x.grad.detach()
-        net.zero_grad(set_to_none=True)
-        self.pass_seconds["input_jacobian"] = time.perf_counter() - start
 
     def _per_sample_pass(self, chunk_size: int) -> None:
         from torch.func import functional_call, grad, replace_all_batch_norm_modules_, vmap
@@ -279,7 +340,36 @@ class PerSampleStats:
         return (self.sq_total / self.count - self.mean ** 2).clamp_min(0)
 
 
-def _saliency_hook(name: str, sink: list):
+# passes that one forward of the working copy can serve together
+FORWARD_PASSES = ("activation_codes", "gradients", "channel_saliency", "hessian_gradient", "input_jacobian")
+
+
+def _weight_grads(loss: torch.Tensor, layers: list[tuple[str, nn.Module]], keep_graph: bool,
+                  create_graph: bool) -> dict[str, torch.Tensor]:
+    """dL/dW of each layer's weight (zeros where L does not reach it), without touching .grad."""
+    weights = [m.weight for _, m in layers]
+    found = torch.autograd.grad(loss, weights, retain_graph=keep_graph or create_graph,
+                                create_graph=create_graph, allow_unused=True) if weights else ()
+    return {n: (g if g is not None else torch.zeros_like(m.weight))
+            for (n, m), g in zip(layers, found)}
+
+
+def _hessian_gradient(grads: dict[str, torch.Tensor], layers: list[tuple[str, nn.Module]],
+                      keep_graph: bool) -> dict[str, torch.Tensor]:
+    """H g from gradients computed with create_graph: d/dW of sum(g.detach() * dL/dW).
+
+    Weights the loss does not reach, or whose gradient does not depend on the
+    weights, get H g = 0 (NASLib's allow_unused)."""
+    live = [(n, m.weight, g) for n, m in layers if (g := grads[n]).requires_grad]
+    if not live:
+        return {n: torch.zeros_like(m.weight) for n, m in layers}
+    z = sum((g.detach() * g).sum() for _, _, g in live)
+    found = torch.autograd.grad(z, [w for _, w, _ in live], retain_graph=keep_graph, allow_unused=True)
+    hg = {n: (h.detach() if h is not None else torch.zeros_like(w)) for (n, w, _), h in zip(live, found)}
+    return {n: hg.get(n, torch.zeros_like(m.weight)) for n, m in layers}
+
+
+def _saliency_hook(name: str, sink: list, handles: list):
     """On the layer output, register a gradient hook that stores sum over positions of act * grad."""
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         if not output.requires_grad:
@@ -289,15 +379,16 @@ def _saliency_hook(name: str, sink: list):
         act = output.detach()
 
         def on_grad(g: torch.Tensor) -> None:
-            prod = act * g
-            if prod.dim() == 4:      # (B, C, H, W): conv maps
-                per_channel = prod.sum(dim=(2, 3))
-            elif prod.dim() == 3:    # (B, tokens, C): transformer linears
-                per_channel = prod.sum(dim=1)
-            else:                    # (B, C)
-                per_channel = prod
-            sink[index] = (name, per_channel.detach())
-        output.register_hook(on_grad)
+            with torch.no_grad():  # g carries a graph when the pass keeps one for H g
+                prod = act * g.detach()
+                if prod.dim() == 4:      # (B, C, H, W): conv maps
+                    per_channel = prod.sum(dim=(2, 3))
+                elif prod.dim() == 3:    # (B, tokens, C): transformer linears
+                    per_channel = prod.sum(dim=1)
+                else:                    # (B, C)
+                    per_channel = prod
+            sink[index] = (name, per_channel)
+        handles.append(output.register_hook(on_grad))
     return hook
 
 

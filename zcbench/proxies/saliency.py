@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 from .base import Needs
-from .probe import Probe, scored_layers
+from .probe import Probe
 from .registry import proxy
 
 _GRADS = Needs(passes=frozenset({"gradients"}), labels=True)
@@ -44,7 +42,7 @@ def plain(probe: Probe) -> float:
                      for n, g in probe.gradients().items()))
 
 
-@proxy("grasp", needs=_GRADS,
+@proxy("grasp", needs=Needs(passes=frozenset({"gradients", "hessian_gradient"}), labels=True),
        orientation="-sum of w * (H g): NASLib negates GraSP's saliency because accuracy correlates "
                    "negatively with sum w * Hg; so higher = predicted better")
 def grasp(probe: Probe) -> float:
@@ -55,39 +53,22 @@ def grasp(probe: Probe) -> float:
     one iteration, no data split: NASLib's defaults).
 
     Choices, following NASLib's two-pass computation:
-    - pass 1 (g, treated as a constant) is the probe's shared gradient pass:
-      same network state, same batch and loss, so it equals NASLib's first
-      ``autograd.grad`` and is not recomputed;
-    - pass 2 runs on a fresh copy of the network (train mode, pristine
-      buffers): dL/dW with ``create_graph=True``, then z = sum(g * dL/dW) and
-      H g = dz/dW (a Hessian-vector product; the Hessian is never formed).
+    - g (treated as a constant) is the probe's shared gradient pass: same
+      network state, same batch and loss as NASLib's first ``autograd.grad``;
+    - H g = d/dW of sum(g * dL/dW), a Hessian-vector product (the Hessian is
+      never formed), is the probe's ``hessian_gradient`` pass: one more
+      backward through the shared pass's graph, which is kept for it
+      (create_graph) instead of running NASLib's second forward and backward.
       Only the scored weights are differentiated, as in NASLib (the Hessian is
       the block over Conv2d/Linear weights; BN and biases are held fixed).
     - weights that L does not reach contribute 0 (NASLib's ``allow_unused``).
     """
     if probe.labels is None:
         raise ValueError("grasp needs labels but the batch has none")
-    g_const = probe.gradients()
-    net = probe.fresh_copy().train()
-    layers = scored_layers(net)
-    weights = [m.weight for _, m in layers]
-    for w in weights:
-        w.requires_grad_(True)
-    net.zero_grad(set_to_none=True)
-    loss = probe.loss_fn(net(probe.inputs), probe.labels)
-    grad_f = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
-    z = None
-    for (name, _), gf in zip(layers, grad_f):
-        if gf is not None:
-            term = (g_const[name] * gf).sum()
-            z = term if z is None else z + term
-    if z is None or not z.requires_grad:
-        return 0.0  # no scored weight reaches the loss: H g = 0
-    hg = torch.autograd.grad(z, weights, allow_unused=True)
+    weights = probe.weights()
     total = 0.0
-    for w, h in zip(weights, hg):
-        if h is not None:
-            total -= (w.detach().double() * h.detach().double()).sum().item()
+    for name, hg in probe.hessian_gradient().items():
+        total -= (weights[name].double() * hg.double()).sum().item()
     return total
 
 

@@ -28,12 +28,15 @@ class ProxyResult:
 
 def score_network(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor | None,
                   names: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None,
-                  loss_fn: LossFn | None = None) -> dict[str, ProxyResult]:
+                  loss_fn: LossFn | None = None,
+                  pass_seconds: dict[str, float] | None = None) -> dict[str, ProxyResult]:
     """Run proxies `names` on `net`; passes they share are run once.
 
     `seconds` of a proxy is its own computation plus the shared passes it read,
     i.e. what it would cost if it were run alone. A proxy that raises or gives
-    a non-finite value is recorded as a failure; the others go on.
+    a non-finite value is recorded as a failure; the others go on. If a dict is
+    given as `pass_seconds`, it receives the time of each shared pass that ran
+    (where the time of a proxy=all run goes).
     """
     options = options or {}
     proxies = [PROXIES.get(n) for n in names]
@@ -53,4 +56,6 @@ def score_network(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor | N
         own = max(elapsed - new_pass_time, 0.0)
         results[p.name] = ProxyResult(score=value if not error else math.nan,
                                       seconds=own + probe.seconds_for(p.needs), error=error)
+    if pass_seconds is not None:
+        pass_seconds.update(probe.pass_seconds)
     return results

@@ -60,4 +60,4 @@ def swap_reg(probe: Probe, mu: float = DEFAULT_MU, sigma: float = DEFAULT_SIGMA)
     codes = probe.activation_codes()
     if not codes:
         raise ValueError("network has no ReLU/GELU units to read")
-    return float(distinct_columns(codes)) * regular_factor(param_thousands(probe.net), mu, sigma)
+    return float(distinct_columns(codes, probe)) * regular_factor(param_thousands(probe.net), mu, sigma)

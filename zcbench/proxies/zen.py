@@ -75,12 +75,16 @@ class _PreHeadFeatures:
 
 
 class _BatchVariance:
-    """Mean over channels of each BN layer's batch variance, from the first forward only."""
+    """Mean over channels of each BN layer's batch variance, from the first forward only.
 
-    def __init__(self, net: nn.Module):
+    Only the layers in `wanted` are measured (the score reads the batch variance of
+    a layer only when it has no running statistics or bn_variance="batch"): the
+    float64 copy of every BN input is the costly part of the pass.
+    """
+
+    def __init__(self, wanted: list[nn.Module]):
         self.values: dict[int, float] = {}
-        self.handles = [m.register_forward_hook(self._hook) for m in net.modules()
-                        if isinstance(m, _BatchNorm)]
+        self.handles = [m.register_forward_hook(self._hook) for m in wanted]
 
     def _hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         if id(module) not in self.values:
@@ -115,7 +119,9 @@ def zen(probe: Probe, mixup_gamma: float = 0.01, bn_variance: str = "running",
         gaussian_init_(net, gen)
     x = torch.randn(shape, generator=gen, device=device)
     x_mix = x + mixup_gamma * torch.randn(shape, generator=gen, device=device)
-    features, batch_var = _PreHeadFeatures(net), _BatchVariance(net)
+    norms = [m for m in net.modules() if isinstance(m, _BatchNorm)]
+    measured = [m for m in norms if bn_variance == "batch" or m.running_var is None]
+    features, batch_var = _PreHeadFeatures(net), _BatchVariance(measured)
     try:
         with torch.no_grad():
             net(x)
