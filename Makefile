@@ -15,7 +15,7 @@ test:  ## the default suite (tiny networks, real data where present), a few minu
 test-slow:  ## checks on larger real samples (minutes to an hour on a CPU)
 	$(PYTHON) -m pytest -q -p no:cacheprovider -m slow
 
-bench:  ## seconds per NB201 architecture, per proxy and for all proxies together (writes results/benchmark_nb201_cpu.md)
+bench:  ## seconds per NB201 architecture, per proxy and for all proxies together (prints the table kept in results/benchmark_nb201_cpu.md)
 	$(PYTHON) benchmarks/bench_proxies.py --archs 3
 
 bench-quick:  ## proxy=all only: its ratio to one forward+backward, and the cost of each shared pass
