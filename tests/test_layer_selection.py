@@ -100,8 +100,26 @@ def test_window_written_into_a_task_config_is_replaced_on_rerun_and_used_by_lswa
     assert chosen["lswag"] == {"window_lo": 20, "window_hi": 49}
     handwritten = tmp_path / "hand.yaml"
     handwritten.write_text("name: t\nproxy_options:\n  lswag: {window_lo: 0}\n")
-    with pytest.raises(ValueError, match="merge the window into it by hand"):
+    with pytest.raises(ValueError, match="remove them to let"):
         write_window(handwritten, Window(1, 2, "spike", "r"), "p")
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("name: t\nproxy_options: {synflow: {layer_norm: keep}}\n")
+    with pytest.raises(ValueError, match="one-line proxy_options"):
+        write_window(flow, Window(1, 2, "spike", "r"), "p")
+
+
+def test_window_merges_into_an_existing_proxy_options_mapping(tmp_path):
+    path = tmp_path / "vit.yaml"
+    path.write_text("# @package task\nname: t\nspace: nb201\ndataset: cifar10\nnum_classes: 10\n"
+                    "proxy_options:\n  synflow: {layer_norm: keep}\ndescription: a ViT-like task\n")
+    for lo in (3, 2):
+        write_window(path, Window(lo, 5, "spike", "because"), f"from {lo} networks")
+    text = path.read_text()
+    assert text.count(BLOCK_START) == 1 and text.count("proxy_options:") == 1
+    task = Task.from_config(OmegaConf.load(path))
+    assert task.proxy_options["synflow"] == {"layer_norm": "keep"}
+    assert task.proxy_options["lswag_psi"] == {"window_lo": 20, "window_hi": 59}
+    assert task.description == "a ViT-like task"
 
 
 def test_layers_command_end_to_end_and_resume(tmp_path, real_data, capsys):

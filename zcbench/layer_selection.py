@@ -241,21 +241,35 @@ LSWAG_PROXIES: Sequence[str] = ("lswag", "lswag_lambda", "lswag_psi")
 def write_window(config_path: str | Path, window: Window, provenance: str) -> None:
     """Put the window into a task config as `proxy_options` for the three L-SWAG proxies.
 
-    The block sits between marker comments and is replaced on every rerun; a
-    config that already has a hand-written proxy_options outside the block is
-    left alone, with an error saying so.
+    The block sits between marker comments and is replaced on every rerun. A
+    config that already has a block-style `proxy_options:` mapping (e.g. the ViT
+    tasks' synflow choice) gets the block inside that mapping; a one-line
+    (flow-style) proxy_options is left alone, with an error saying so.
     """
     path = Path(config_path)
     text = path.read_text()
     if BLOCK_START in text:
         head, rest = text.split(BLOCK_START, 1)
-        text = head.rstrip("\n") + "\n" + rest.split(BLOCK_END, 1)[1].lstrip("\n")
-    if any(line.startswith("proxy_options:") for line in text.splitlines()):
-        raise ValueError(f"{path} already has a proxy_options entry outside zcbench.layers' block; "
-                         f"merge the window into it by hand: window_lo={window.percentiles[0]}, "
-                         f"window_hi={window.percentiles[1]}")
+        head = head.rstrip(" ").rstrip("\n")
+        text = head + "\n" + rest.split(BLOCK_END, 1)[1].lstrip("\n")
     lo, hi = window.percentiles
-    lines = [BLOCK_START, f"# {provenance}", f"# {window.reason}", "proxy_options:"]
-    lines += [f"  {name}: {{window_lo: {lo}, window_hi: {hi}}}" for name in LSWAG_PROXIES]
-    lines.append(BLOCK_END)
-    path.write_text(text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    entries = [f"{name}: {{window_lo: {lo}, window_hi: {hi}}}" for name in LSWAG_PROXIES]
+    comments = [BLOCK_START, f"# {provenance}", f"# {window.reason}"]
+    lines = text.rstrip("\n").splitlines()
+    existing = [i for i, line in enumerate(lines) if line.startswith("proxy_options:")]
+    if existing:
+        i = existing[0]
+        if lines[i].split(":", 1)[1].split("#", 1)[0].strip():
+            raise ValueError(f"{path} has a one-line proxy_options entry; write it as a block mapping "
+                             f"(one proxy per indented line) or merge the window by hand: "
+                             f"window_lo={lo}, window_hi={hi}")
+        taken = {line.strip().split(":", 1)[0] for line in lines[i + 1:] if line.startswith("  ")}
+        clash = sorted(taken & set(LSWAG_PROXIES))
+        if clash:
+            raise ValueError(f"{path} sets proxy_options for {clash} by hand; remove them to let "
+                             f"zcbench.layers write the window (window_lo={lo}, window_hi={hi})")
+        block = ["  " + line for line in comments + entries] + ["  " + BLOCK_END]
+        lines = lines[:i + 1] + block + lines[i + 1:]
+    else:
+        lines += comments + ["proxy_options:"] + ["  " + e for e in entries] + [BLOCK_END]
+    path.write_text("\n".join(lines) + "\n")

@@ -11,25 +11,27 @@ from .registry import proxy
 
 
 NORMALISATION = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
+LAYER_NORM_CHOICES = ("bypass", "keep")
 
 
-def bypass_normalisation(net: nn.Module) -> nn.Module:
-    """Replace every BatchNorm, LayerNorm and GroupNorm by identity, in place.
+def bypass_normalisation(net: nn.Module, keep: tuple[type, ...] = ()) -> nn.Module:
+    """Replace every BatchNorm, LayerNorm and GroupNorm (except the types in `keep`) by identity, in place.
 
     For BatchNorm this is NASLib's bn=False copy. LayerNorm gets the same
-    treatment: normalising by data statistics would make the flow depend on the
+    treatment by default: normalising by data statistics would make the flow depend on the
     (all-ones) input rather than on the weights, which synflow is meant to measure.
     """
     for name, child in list(net.named_children()):
-        if isinstance(child, NORMALISATION):
+        if isinstance(child, NORMALISATION) and not isinstance(child, keep):
             setattr(net, name, nn.Identity())
         else:
-            bypass_normalisation(child)
+            bypass_normalisation(child, keep)
     return net
 
 
-@proxy("synflow", version="2", orientation="larger synaptic flow = more signal propagated = predicted better", log=True)
-def synflow(probe: Probe, log: bool = True) -> float:
+@proxy("synflow", version="2", orientation="larger synaptic flow = more signal propagated = predicted better",
+       log=True, layer_norm=None)
+def synflow(probe: Probe, log: bool = True, layer_norm: str | None = None) -> float:
     """Sum over Conv2d/Linear weights of |w * dR/dw|, R = sum of outputs.
 
     Computed on a copy: normalisation layers (BatchNorm, LayerNorm) bypassed, every parameter and buffer made
@@ -37,8 +39,18 @@ def synflow(probe: Probe, log: bool = True) -> float:
     log(1 + sum): monotone, so rankings are those of the sum; equal to NASLib's
     log(sum) at the sizes real networks reach; and 0, not -inf, for a network
     with no path from input to output, whose synaptic flow is exactly zero.
+
+    `layer_norm`: "bypass" (None means the same, unless the task sets it) or
+    "keep". Deep transformers need "keep": with LayerNorm bypassed the all-ones
+    signal grows by about 10^3 per block and the float64 backward through the
+    saturated attention softmax overflows to NaN (AutoFormer-S/B at 224 px);
+    kept, LayerNorm (with |gamma|, |beta|) bounds each block. The AutoFormer
+    task configs set "keep"; CNNs have no LayerNorm, so it changes nothing there.
     """
-    net = bypass_normalisation(probe.fresh_copy()).double().train()
+    if layer_norm not in (None, *LAYER_NORM_CHOICES):
+        raise ValueError(f"layer_norm={layer_norm!r}; valid values: {', '.join(LAYER_NORM_CHOICES)}")
+    keep = (nn.LayerNorm,) if layer_norm == "keep" else ()
+    net = bypass_normalisation(probe.fresh_copy(), keep).double().train()
     with torch.no_grad():
         for tensor in list(net.parameters()) + list(net.buffers()):
             if tensor.is_floating_point():
