@@ -2,6 +2,8 @@
 tiny real end-to-end run."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import math
 
 import numpy as np
@@ -45,7 +47,8 @@ def _write_cache(root, task: str, n: int, seed: int = 0, fail_every: int = 0) ->
 def _overrides(tmp_path, *extra):
     return [f"cache_dir={tmp_path / 'cache'}", f"out_dir={tmp_path / 'out'}",
             f"figures_dir={tmp_path / 'out' / 'figures'}", "compute=false", "n_boot=30",
-            "tasks=[nb201_cifar10,nb201_cifar100,nb201_imagenet16_120]", *extra]
+            "tasks=[nb201_cifar10,nb201_cifar100,nb201_imagenet16_120]", "extra_scores=[]",
+            "list_tasks=paper", *extra]
 
 
 def test_leaderboard_config_loads_and_names_registered_things():
@@ -58,6 +61,8 @@ def test_leaderboard_config_loads_and_names_registered_things():
               "az_trainability", "az_complexity"}
     assert needed <= set(cfg.proxies)
     values = paper_values()
+    repo = Path(__file__).resolve().parents[1]
+    assert all((repo / f).is_file() for f in cfg.extra_scores), "extra_scores must name committed files"
     assert values["table1"]["methods"]["libra"]["nb201_cifar10"] == 0.89
     assert set(values["table1"]["methods"]) <= set(ENSEMBLES.names())
 
@@ -107,7 +112,7 @@ def test_leaderboard_and_paper_tables_from_a_constructed_cache(tmp_path, capsys)
 def test_time_budget_and_per_task_overrides(tmp_path, real_data):
     from zcbench.analysis.collect import _merge, collect, task_overrides
 
-    cfg = compose([f"cache_dir={tmp_path}", "time_budget_min=0", f"data_root={real_data}"],
+    cfg = compose([f"cache_dir={tmp_path}", "time_budget_min=0", f"data_root={real_data}", "extra_scores=[]"],
                   config_name="leaderboard")
     got = collect(cfg)
     assert all(note.startswith("not computed: the time budget") for t, note in got.status.items()
@@ -145,7 +150,8 @@ def test_tiny_real_run_computes_then_reuses_the_cache(tmp_path, real_data):
 
     args = [f"cache_dir={tmp_path / 'cache'}", f"out_dir={tmp_path / 'out'}", "figures=false",
             f"figures_dir={tmp_path / 'out' / 'figures'}", "n_boot=20", "tasks=[nb201_cifar10]",
-            "n_archs=30", "batch_size=8", "proxies=[params,synflow,nwot]", f"data_root={real_data}"]
+            "n_archs=30", "batch_size=8", "proxies=[params,synflow,nwot]", f"data_root={real_data}",
+            "extra_scores=[]", "list_tasks=paper"]
     first = leaderboard.main(args)
     assert (tmp_path / "cache" / "nb201_cifar10" / "scores.h5").exists()
     assert set(first["method"]) >= {"params", "synflow", "nwot", "libra"}
