@@ -21,11 +21,12 @@ from .stats import correlation_table
 from .tables import to_markdown
 
 #: L-SWAG paper (Casarin et al., CVPR 2025), Table 3, full method (METHOD.md section 4).
-PAPER_TABLE3 = {
-    "nb201_cifar10": 0.79, "nb201_cifar100": 0.83, "nb201_imagenet16_120": 0.80,
-    "tnb101_micro_autoencoder": 0.31, "tnb101_micro_jigsaw": 0.58, "tnb101_micro_normal": 0.75,
-    "tnb101_macro_autoencoder": 0.79, "tnb101_macro_jigsaw": 0.78, "tnb101_macro_normal": 0.84,
-}
+def paper_table3() -> dict[str, float]:
+    """The paper's L-SWAG rho per task (Table 3), from the one file of published values."""
+    from .paper_tables import paper_values
+
+    return dict(paper_values()["table3"]["methods"]["lswag"])
+
 
 def window_of(settings: str) -> tuple[str, str]:
     """(window_lo, window_hi) as recorded in a settings string ('None' when unset)."""
@@ -57,7 +58,7 @@ def ablation_table(frame: pd.DataFrame) -> pd.DataFrame:
     columns = ["task", "window", "L-SWAG (window)", "L-SWAG (all layers)", "Lambda only (window)",
                "Psi only (window)", "paper L-SWAG", "n_archs"]
     out = pd.DataFrame(list(rows.values()))
-    out["paper L-SWAG"] = out["task"].map(PAPER_TABLE3)
+    out["paper L-SWAG"] = out["task"].map(paper_table3())
     for c in columns:
         if c not in out:
             out[c] = float("nan")
