@@ -33,18 +33,35 @@ def rank_metrics(score, accuracy) -> dict[str, float]:
     }
 
 
-def spearman_failed_last(score, accuracy, failed) -> float:
-    """Spearman with every failed arch ranked below every scored one (tied among themselves).
+def ranks_failed_last(values) -> np.ndarray:
+    """Ascending average ranks 1..n (higher score = higher rank); NaN/inf (failures) tie at the bottom."""
+    v = np.asarray(values, dtype=float).copy()
+    v[~np.isfinite(v)] = -np.inf
+    return stats.rankdata(v, method="average")
+
+
+def correlation_failed_last(values, accuracy, method: str = "spearman") -> float:
+    """Spearman rho or Kendall tau-b with every failed (non-finite) score ranked below every scored arch.
 
     This is how NASLib counts a failure (it replaces NaN/inf by -1e8), so it is
-    the number to set beside NAS-Bench-Suite-Zero's.
+    the number to set beside NAS-Bench-Suite-Zero's. NaN with fewer than 3 archs
+    or when either side is constant (e.g. every arch failed).
     """
-    score = np.asarray(score, dtype=float).copy()
-    failed = np.asarray(failed, dtype=bool)
-    if failed.all():
+    r, a = ranks_failed_last(values), np.asarray(accuracy, dtype=float)
+    if len(r) < 3 or np.ptp(r) == 0 or np.ptp(a) == 0:
         return math.nan
-    score[failed] = np.nanmin(score[~failed]) - 1.0
-    return rank_metrics(score, accuracy)["spearman"]
+    if method == "spearman":
+        return float(stats.spearmanr(r, a).statistic)
+    if method == "kendall":
+        return float(stats.kendalltau(r, a).statistic)
+    raise ValueError(f"method {method!r}; valid methods: kendall, spearman")
+
+
+def spearman_failed_last(score, accuracy, failed) -> float:
+    """Spearman with the archs flagged in `failed` ranked below every scored one (tied among themselves)."""
+    score = np.asarray(score, dtype=float).copy()
+    score[np.asarray(failed, dtype=bool)] = math.nan
+    return correlation_failed_last(score, accuracy, "spearman")
 
 
 def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:

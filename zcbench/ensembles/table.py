@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..analysis.stats import correlation_failed_last, ranks_failed_last  # noqa: F401 (re-exported)
 from ..errors import ZcbenchError
 
 
@@ -50,27 +50,14 @@ class ScoreTable:
                           self.seconds.loc[keep], dict(self.settings), dict(self.left_out))
 
 
-def ranks_failed_last(values) -> np.ndarray:
-    """Ascending average ranks 1..n (higher score = higher rank); NaN (failures) tie at the bottom."""
-    v = np.asarray(values, dtype=float).copy()
-    v[~np.isfinite(v)] = -np.inf
-    return stats.rankdata(v, method="average")
-
-
 def spearman_failed_last(values, accuracy) -> float:
-    """Spearman rho of a score against accuracy, failures ranked below every scored arch."""
-    r, a = ranks_failed_last(values), np.asarray(accuracy, dtype=float)
-    if len(r) < 3 or np.ptp(r) == 0 or np.ptp(a) == 0:
-        return float("nan")
-    return float(stats.spearmanr(r, a).statistic)
+    """Spearman rho of a score against accuracy, failures (NaN) ranked below every scored arch."""
+    return correlation_failed_last(values, accuracy, "spearman")
 
 
 def kendall_failed_last(values, accuracy) -> float:
-    """Kendall tau-b of a score against accuracy, failures ranked below every scored arch."""
-    r, a = ranks_failed_last(values), np.asarray(accuracy, dtype=float)
-    if len(r) < 3 or np.ptp(r) == 0 or np.ptp(a) == 0:
-        return float("nan")
-    return float(stats.kendalltau(r, a).statistic)
+    """Kendall tau-b of a score against accuracy, failures (NaN) ranked below every scored arch."""
+    return correlation_failed_last(values, accuracy, "kendall")
 
 
 def split_archs(archs, tune_fraction: float = 0.5, salt: str = "zcbench-ensemble-split"
