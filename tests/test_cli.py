@@ -222,6 +222,24 @@ def test_task_without_ground_truth_samples_the_space_and_reports_scores_only(tmp
     assert "has no ground truth" in out
     frame = zcbench.load_scores(result.scores_path)
     assert len(frame) == 3 and frame["accuracy"].isna().all() and frame["score"].notna().all()
+    # no NaN correlation rows: a per-proxy summary of what was scored, printed and written
+    assert "no correlations: per proxy" in out and "spearman" not in out
+    summary = result.correlations.set_index("proxy")
+    assert summary.loc["params", "n_archs"] == 3 and summary.loc["params", "n_failed"] == 0
+    assert summary.loc["params", "score_min"] == frame["score"].min()
+    assert (tmp_path / "score_summary.csv").exists() and not (tmp_path / "correlations.csv").exists()
+
+
+def test_score_summary_names_failures():
+    import pandas as pd
+    from zcbench.analysis import score_summary
+
+    frame = pd.DataFrame({"task": "t", "proxy": "p", "seed": 0, "settings": "s", "arch": list("abcd"),
+                          "score": [1.0, 3.0, float("nan"), float("nan")], "seconds": 0.5,
+                          "error": ["", "", "NaN score", "NaN score"]})
+    row = score_summary(frame).iloc[0]
+    assert (row.n_archs, row.n_failed, row.score_min, row.score_max) == (4, 2, 1.0, 3.0)
+    assert row.top_failure == "NaN score (x2)"
 
 
 def test_space_options_typo_and_unknown_target_are_named():

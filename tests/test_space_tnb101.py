@@ -184,13 +184,14 @@ def test_task_head_loss_target_give_finite_loss_and_gradients(kind, task, real_d
     cfg = load_task(f"tnb101_{kind}_{task}")
     assert cfg.batch_size == 32 and cfg.image_size == 256 and cfg.space_options["head"] == task
     batch = load_batch(cfg.dataset, real_data, 2, seed=0, image_size=SMALL)  # labels checked by the target
-    targets, source = make_targets(cfg.target, batch, cfg.num_classes, 0, cfg.target_options)
+    targets, source, inputs = make_targets(cfg.target, batch, cfg.num_classes, 0, cfg.target_options)
     if task in ("room_layout", "segmentsemantic", "normal"):
         assert "SYNTHETIC" in source
+    assert (inputs is not None) == (task == "jigsaw")  # only jigsaw feeds the network other inputs
     space = get_space(cfg.space)
     torch.manual_seed(0)
     net = space.build(space.sample(random.Random(3)), cfg.num_classes, head=task, image_size=SMALL)
-    loss = LOSSES.get(cfg.loss)(net(batch.inputs), targets)
+    loss = LOSSES.get(cfg.loss)(net(batch.inputs if inputs is None else inputs), targets)
     loss.backward()
     grads = [p.grad for p in net.parameters() if p.grad is not None]
     assert torch.isfinite(loss) and grads and all(torch.isfinite(g).all() for g in grads)
@@ -202,13 +203,13 @@ def test_targets_are_seeded_and_shaped():
     batch = lambda: Batch(inputs.clone(), torch.zeros(3, dtype=torch.long), "test", False, "cifar10")  # noqa: E731
     for kind, n, shape in (("room_layout", None, (3, 9)), ("segmentation", 17, (3, SMALL, SMALL)),
                            ("surface_normal", None, (3, 3, SMALL, SMALL))):
-        a, _ = make_targets(kind, batch(), n, 5)
-        b, _ = make_targets(kind, batch(), n, 5)
-        c, _ = make_targets(kind, batch(), n, 6)
+        a = make_targets(kind, batch(), n, 5).targets
+        b = make_targets(kind, batch(), n, 5).targets
+        c = make_targets(kind, batch(), n, 6).targets
         assert a.shape == shape and torch.equal(a, b) and not torch.equal(a, c)
-    normals, _ = make_targets("surface_normal", batch(), None, 0)
+    normals = make_targets("surface_normal", batch(), None, 0).targets
     assert torch.allclose(normals.norm(dim=1), torch.ones(3, SMALL, SMALL), atol=1e-5)
-    recon, source = make_targets("reconstruction", batch(), None, 0)
+    recon, source, _ = make_targets("reconstruction", batch(), None, 0)
     assert torch.equal(recon, inputs) and "real" in source
 
 
@@ -220,11 +221,13 @@ def test_jigsaw_permutations_and_tiles():
     assert hamming.min() >= 2 and hamming.mean() > 8.0  # spread out (random sets average 8.0)
     images = torch.arange(2 * 3 * 64 * 64, dtype=torch.float32).view(2, 3, 64, 64)
     batch = Batch(images.clone(), torch.zeros(2, dtype=torch.long), "test", False, "cifar10")
-    labels, source = make_targets("jigsaw", batch, 1000, seed=4)
-    assert batch.inputs.shape == (2, 9, 3, 16, 16) and "permutation index" in source
+    labels, source, puzzles = make_targets("jigsaw", batch, 1000, seed=4)
+    assert puzzles.shape == (2, 9, 3, 16, 16) and "permutation index" in source
+    assert torch.equal(batch.inputs, images)  # the batch is left as it was
     tiles = cut_tiles(images, 4)
     for i in range(2):  # tile t of the puzzle is cell perms[label][t] of the image
-        assert torch.equal(batch.inputs[i], tiles[i, torch.from_numpy(perms[int(labels[i])])])
+        assert torch.equal(puzzles[i], tiles[i, torch.from_numpy(perms[int(labels[i])])])
+    batch.inputs = puzzles
     with pytest.raises(ZcbenchError, match="already cut"):
         make_targets("jigsaw", batch, 1000, seed=4)
 
@@ -251,7 +254,7 @@ def test_taskonomy_folder_is_read_and_labels_checked(tmp_path):
     (rgb.parent / "labels.csv").write_text("file,label\np0.png,7\np1.png,3\np2.png,99\n")
     clear_cache()
     batch = load_batch("taskonomy", tmp_path, 3, seed=0, image_size=SMALL)
-    labels, _ = make_targets("taskonomy_classes", batch, 100, 0)
+    labels = make_targets("taskonomy_classes", batch, 100, 0).targets
     assert sorted(labels.tolist()) == [3, 7, 99]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import random
 import sys
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -13,7 +14,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from .analysis import correlation_table
+from .analysis import correlation_table, score_summary
 from .benchmarks.tasks import CONF_DIR, LOSSES, Task, ground_truth
 from .cache import ScoreCache, load_scores
 from .datasets import Batch, load_batch
@@ -25,6 +26,9 @@ from .targets import make_targets
 
 @dataclass
 class RunResult:
+    """What one run wrote; `correlations` is the per-proxy table printed at the end (for a task
+    without ground truth: analysis.stats.score_summary's scored/failed/score-range table)."""
+
     out_dir: Path
     scores_path: Path
     correlations: pd.DataFrame
@@ -203,9 +207,12 @@ def prepare(cfg: DictConfig, what: str = "") -> Setup:
     print(f"[zcbench] inputs: {batch.source}")
     if batch.synthetic:
         print("[zcbench] WARNING: scores below come from SYNTHETIC inputs, not real images")
-    targets, target_source = make_targets(task.target, batch, task.num_classes, seed, task.target_options)
+    made = make_targets(task.target, batch, task.num_classes, seed, task.target_options)
+    if made.inputs is not None:  # e.g. jigsaw: the network sees puzzles cut from the images
+        batch = dataclasses.replace(batch, inputs=made.inputs)
+    targets = made.targets
     if task.target != "classes":
-        print(f"[zcbench] targets: {target_source}")
+        print(f"[zcbench] targets: {made.source}")
     return Setup(task, space, truth, archs, batch, batch.inputs.to(device), targets.to(device),
                  LOSSES.get(task.loss), device, seed)
 
@@ -265,10 +272,14 @@ def run(cfg: DictConfig) -> RunResult:
     frame = load_scores(scores_path)
     wanted = frame[(frame["task"] == task.name) & (frame["seed"] == seed) & frame["arch"].isin(archs)
                    & (frame["proxy"].map(settings) == frame["settings"])]
-    table = correlation_table(wanted)
-    table.to_csv(out_dir / ("correlations.csv" if not shard else
-                            f"correlations.shard-{shard[0]}-of-{shard[1]}.csv"), index=False)
-    _print_summary(table, computed, len(archs), failed, scores_path)
+    suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard else ""
+    if task.has_truth:
+        table = correlation_table(wanted)
+        table.to_csv(out_dir / f"correlations{suffix}.csv", index=False)
+    else:  # no accuracies: say what was scored and what failed, not a row of NaN correlations
+        table = score_summary(wanted)
+        table.to_csv(out_dir / f"score_summary{suffix}.csv", index=False)
+    _print_summary(table, computed, len(archs), failed, scores_path, has_truth=task.has_truth)
     return RunResult(out_dir, scores_path, table, batch.source, computed, failed)
 
 
@@ -280,13 +291,20 @@ def _truth_or_explain(task: Task, data_root: str | None) -> pd.DataFrame:
     return ground_truth(task, data_root)
 
 
-def _print_summary(table: pd.DataFrame, computed: int, total: int, failed: int, path: Path) -> None:
+def _print_summary(table: pd.DataFrame, computed: int, total: int, failed: int, path: Path,
+                   has_truth: bool = True) -> None:
     print(f"[zcbench] computed {computed} of {total} networks (the rest were cached); "
           f"{failed} proxy failures in this run; scores in {path}")
     if table.empty:
         return
-    shown = table[["proxy", "spearman", "kendall", "pearson", "top10_precision", "n_archs", "n_failed",
-                   "spearman_failed_last", "mean_seconds"]]
+    if has_truth:
+        shown = table[["proxy", "spearman", "kendall", "pearson", "top10_precision", "n_archs", "n_failed",
+                       "spearman_failed_last", "mean_seconds"]]
+    else:
+        print("[zcbench] no ground truth, so no correlations: per proxy, archs scored, failures, "
+              "score range, seconds")
+        shown = table[["proxy", "n_archs", "n_failed", "score_min", "score_median", "score_max",
+                       "mean_seconds", "top_failure"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 

@@ -1,4 +1,4 @@
 """Statistics, tables and plots over cached scores."""
-from .stats import correlation_table, rank_metrics
+from .stats import correlation_table, rank_metrics, score_summary
 
-__all__ = ["correlation_table", "rank_metrics"]
+__all__ = ["correlation_table", "rank_metrics", "score_summary"]

@@ -87,6 +87,32 @@ def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def score_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, proxy, seed, settings) without ground truth: what was scored.
+
+    For tasks that have no accuracies (transfer tasks, a search space alone) a
+    correlation row would be all NaN; this says instead how many archs were
+    scored, how many failed and why (the most frequent reason), the spread of
+    the finite scores and the mean seconds per arch.
+    """
+    rows = []
+    for (task, proxy, seed, settings), g in frame.groupby(["task", "proxy", "seed", "settings"], sort=True):
+        errors = g["error"].fillna("").astype(str)
+        failed = errors.astype(bool)
+        finite = g.loc[~failed, "score"].astype(float)
+        reasons = errors[failed].value_counts()
+        rows.append({"task": task, "proxy": proxy, "seed": seed, "n_archs": len(g),
+                     "n_failed": int(failed.sum()),
+                     "top_failure": f"{reasons.index[0]} (x{reasons.iloc[0]})" if len(reasons) else "",
+                     "score_min": float(finite.min()) if len(finite) else math.nan,
+                     "score_median": float(finite.median()) if len(finite) else math.nan,
+                     "score_max": float(finite.max()) if len(finite) else math.nan,
+                     "mean_seconds": float(g["seconds"].mean()), "settings": settings})
+    columns = ["task", "proxy", "seed", "n_archs", "n_failed", "top_failure", "score_min", "score_median",
+               "score_max", "mean_seconds", "settings"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def bootstrap_interval(score, accuracy, method: str = "spearman", n_boot: int = 1000,
                        level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of a rank correlation, resampling architectures.

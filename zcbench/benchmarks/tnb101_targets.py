@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..datasets import Batch
 from ..errors import DataNotFoundError, ZcbenchError
-from ..targets import TARGETS
+from ..targets import TARGETS, Targets
 from .tasks import LOSSES
 
 # ------------------------------------------------------------------------ losses
@@ -78,18 +78,18 @@ def _check_labels(batch: Batch, num_classes: int) -> None:
 
 
 @TARGETS.register("taskonomy_classes")
-def taskonomy_classes(batch: Batch, num_classes: int, seed: int, **_: Any) -> tuple[torch.Tensor, str]:
+def taskonomy_classes(batch: Batch, num_classes: int, seed: int, **_: Any) -> Targets:
     """The batch's class labels, checked to exist and fit the head (class_object, class_scene)."""
     _check_labels(batch, num_classes)
     extra = "" if batch.dataset == "taskonomy" else f" (the {batch.dataset} labels, a stand-in for Taskonomy's)"
-    return batch.labels, f"class labels of the batch{extra}"
+    return Targets(batch.labels, f"class labels of the batch{extra}")
 
 
 @TARGETS.register("reconstruction")
-def reconstruction(batch: Batch, num_classes: int, seed: int, **_: Any) -> tuple[torch.Tensor, str]:
+def reconstruction(batch: Batch, num_classes: int, seed: int, **_: Any) -> Targets:
     """The input images themselves (autoencoder)."""
     kind = "SYNTHETIC" if batch.synthetic else "real"
-    return batch.inputs.clone(), f"the input images themselves ({kind}; B x 3 x H x W, autoencoder)"
+    return Targets(batch.inputs.clone(), f"the input images themselves ({kind}; B x 3 x H x W, autoencoder)")
 
 
 def cut_tiles(images: torch.Tensor, seed: int) -> torch.Tensor:
@@ -109,11 +109,11 @@ def cut_tiles(images: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 @TARGETS.register("jigsaw")
-def jigsaw(batch: Batch, num_classes: int, seed: int, **_: Any) -> tuple[torch.Tensor, str]:
-    """Permutation labels; REPLACES batch.inputs by the shuffled tiles (B x 9 x 3 x t x t).
+def jigsaw(batch: Batch, num_classes: int, seed: int, **_: Any) -> Targets:
+    """Permutation labels, and the shuffled tiles (B x 9 x 3 x t x t) as the network's inputs.
 
-    The jigsaw input is made from the images, so this builder rewrites the batch
-    it is given; that is the only target that changes the inputs.
+    The jigsaw input is made from the images, so this is the one builder that
+    returns replacement inputs (the batch itself is left as it was).
     """
     if batch.inputs.dim() != 4:
         raise ZcbenchError(f"jigsaw targets need an image batch B x 3 x H x W, got {tuple(batch.inputs.shape)} "
@@ -122,43 +122,43 @@ def jigsaw(batch: Batch, num_classes: int, seed: int, **_: Any) -> tuple[torch.T
     tiles = cut_tiles(batch.inputs, seed)
     labels = torch.from_numpy(np.random.default_rng(seed + 1).integers(0, len(perms), size=len(tiles)))
     order = torch.from_numpy(perms[labels.numpy()])  # B x 9: output tile t shows cell order[t]
-    batch.inputs = torch.stack([tiles[i, order[i]] for i in range(len(tiles))]).contiguous()
+    puzzles = torch.stack([tiles[i, order[i]] for i in range(len(tiles))]).contiguous()
     kind = "SYNTHETIC" if batch.synthetic else "real"
     t = tiles.shape[-1]
-    return labels, (f"jigsaw: 9 tiles of {t}x{t} cut from the {kind} images, shuffled by one of "
-                    f"{len(perms)} maximal-Hamming permutations (rebuilt by Noroozi & Favaro's rule, "
-                    "not TNB's own file); label = permutation index")
+    return Targets(labels, f"jigsaw: 9 tiles of {t}x{t} cut from the {kind} images, shuffled by one of "
+                           f"{len(perms)} maximal-Hamming permutations (rebuilt by Noroozi & Favaro's rule, "
+                           "not TNB's own file); label = permutation index", inputs=puzzles)
 
 
 @TARGETS.register("room_layout")
-def room_layout(batch: Batch, num_classes: int, seed: int, **_: Any) -> tuple[torch.Tensor, str]:
+def room_layout(batch: Batch, num_classes: int, seed: int, **_: Any) -> Targets:
     """SYNTHETIC room-layout regression targets: seeded standard normal, B x 9."""
     n = num_classes or ROOM_LAYOUT_VALUES
     gen = torch.Generator().manual_seed(seed)
     values = torch.randn(len(batch.inputs), n, generator=gen)
-    return values, (f"SYNTHETIC room-layout targets: seeded standard-normal B x {n} "
-                    "(no Taskonomy room-layout labels here)")
+    return Targets(values, f"SYNTHETIC room-layout targets: seeded standard-normal B x {n} "
+                           "(no Taskonomy room-layout labels here)")
 
 
 @TARGETS.register("segmentation")
-def segmentation(batch: Batch, num_classes: int, seed: int, blocks: int = 8, **_: Any) -> tuple[torch.Tensor, str]:
+def segmentation(batch: Batch, num_classes: int, seed: int, blocks: int = 8, **_: Any) -> Targets:
     """SYNTHETIC semantic labels: a seeded blocks x blocks grid of classes, upsampled to H x W."""
     b, _, h, w = batch.inputs.shape
     gen = torch.Generator().manual_seed(seed)
     num_classes = num_classes or SEGMENT_CLASSES
     coarse = torch.randint(0, num_classes, (b, 1, blocks, blocks), generator=gen).float()
     labels = F.interpolate(coarse, size=(h, w), mode="nearest").squeeze(1).long()
-    return labels, (f"SYNTHETIC segmentation labels: seeded {blocks}x{blocks} blocks of classes 0..{num_classes - 1} "
-                    f"upsampled to {h}x{w} (no Taskonomy segmentation labels here)")
+    return Targets(labels, f"SYNTHETIC segmentation labels: seeded {blocks}x{blocks} blocks of classes "
+                           f"0..{num_classes - 1} upsampled to {h}x{w} (no Taskonomy segmentation labels here)")
 
 
 @TARGETS.register("surface_normal")
-def surface_normal(batch: Batch, num_classes: int, seed: int, blocks: int = 8, **_: Any) -> tuple[torch.Tensor, str]:
+def surface_normal(batch: Batch, num_classes: int, seed: int, blocks: int = 8, **_: Any) -> Targets:
     """SYNTHETIC surface normals: smooth seeded unit vectors per pixel, B x 3 x H x W in [-1, 1]."""
     b, _, h, w = batch.inputs.shape
     gen = torch.Generator().manual_seed(seed)
     coarse = torch.randn(b, num_classes or 3, blocks, blocks, generator=gen)
     field = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
     normals = field / field.norm(dim=1, keepdim=True).clamp_min(1e-6)
-    return normals, (f"SYNTHETIC surface normals: smooth seeded unit vectors, B x 3 x {h} x {w} "
-                     "(no Taskonomy normal maps here)")
+    return Targets(normals, f"SYNTHETIC surface normals: smooth seeded unit vectors, B x 3 x {h} x {w} "
+                            "(no Taskonomy normal maps here)")
