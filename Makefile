@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-.PHONY: install test test-slow bench bench-quick validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: install test test-slow bench bench-quick validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -20,6 +20,21 @@ bench:  ## seconds per NB201 architecture, per proxy and for all proxies togethe
 
 bench-quick:  ## proxy=all only: its ratio to one forward+backward, and the cost of each shared pass
 	$(PYTHON) benchmarks/bench_proxies.py --archs 3 --together-only
+
+# Every proxy on 1,000 archs of each NB201 task (into the leaderboard caches), plus Suite-Zero's first
+# 100 NB201 archs at seeds 0 and 1 (agreement with its stored scores; our own seed-to-seed noise), then
+# results/proxy_validation_nb201.md. About 4 core-hours on a CPU: shard=i/n and merge spread it (README).
+VALIDATION_ARCHS ?= 1000
+validate-proxies:  ## proxy=all vs the published rho on NB201 (1,000 archs x 3 tasks): results/proxy_validation_nb201.md
+	for t in nb201_cifar10 nb201_cifar100 nb201_imagenet16_120; do \
+	  $(PYTHON) -m zcbench proxy=all task=$$t n_archs=$(VALIDATION_ARCHS) out_dir=results/cache/$$t progress=false || exit 1; \
+	done
+	for s in 0 1; do \
+	  $(PYTHON) -m zcbench proxy=all task=nb201_cifar10 archs=results/nb201_cifar10_suite_zero_archs100.txt seed=$$s \
+	    out_dir=results/nb201_cifar10_suite_zero progress=false || exit 1; \
+	done
+	$(PYTHON) -m zcbench.analysis.proxy_validation --n-archs $(VALIDATION_ARCHS) \
+	  --agreement results/nb201_cifar10_suite_zero --out results/proxy_validation_nb201.md
 
 VALIDATE_PROXIES ?= [nwot,synflow]
 VALIDATE_PROXIES_NB301 ?= [params,synflow,nwot]

@@ -336,6 +336,29 @@ def test_az_blocks_found_in_nb201_and_vit(tiny_batch):
     assert [tuple(f.shape) for f in vit_feats] == [(16, 5, 16)] * 3  # block input + 2 blocks, not the MLPs
 
 
+class _PerTile(nn.Module):
+    """One encoder chain run once per tile, as TransNAS-Bench-101's jigsaw network does."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 8, 3, stride=2, padding=1))
+        self.head = nn.Linear(8 * 2, 5)
+
+    def forward(self, x):
+        feats = [self.encoder(x[:, i]).mean((2, 3)) for i in range(x.shape[1])]
+        return self.head(torch.cat(feats, 1))
+
+
+def test_az_chain_run_once_per_tile_gives_the_first_tiles_features():
+    torch.manual_seed(0)
+    net, x = _PerTile(), torch.randn(3, 2, 3, 8, 8)
+    feats = az_nas.block_features(net, x)
+    assert [tuple(f.shape) for f in feats] == [(3, 3, 8, 8), (3, 4, 8, 8), (3, 4, 8, 8), (3, 8, 4, 4)]
+    assert torch.equal(feats[0], x[:, 0]) and torch.allclose(feats[-1], net.encoder(x[:, 0]))
+    got = score_network(net, x, torch.zeros(3, dtype=torch.long), ["az_expressivity", "az_trainability"])
+    assert all(r.error == "" and math.isfinite(r.score) for r in got.values())
+
+
 def test_az_complexity_is_flops(tiny_batch):
     x, _ = tiny_batch
     res = score_network(tiny_cnn(), x, None, ["az_complexity", "flops"])

@@ -21,8 +21,10 @@ ensembles; "az_nas" itself is not registered here.
 Block features of a generic network. The network's main chain of blocks is
 found at run time: among its nn.Sequential / nn.ModuleList containers, those
 whose children are each called once and each take the previous child's output
-(a chain). A chain's features are the input of its first child (the stem
-output in NB201, where the chain is `cells`: 15 cells and 2 reduction blocks)
+(a chain). A chain run k times in one forward (TransNAS-Bench-101's jigsaw
+runs its encoder once per tile) must be a chain in every run, and its features
+are those of the first run (tile 0, B samples). A chain's features are the
+input of its first child (the stem output in NB201, where the chain is `cells`: 15 cells and 2 reduction blocks)
 and the output of each child, up to the first global pooling or the first
 output that is not a (B, C, H, W) map or a (B, tokens, D) token map. Of the
 chains with at least 2 features, the one whose feature-producing children
@@ -95,9 +97,13 @@ def block_features(net: nn.Module, x: torch.Tensor, blocks: str = "auto") -> lis
     best, best_key = None, None
     for name, container in containers:
         children = list(container.children())
-        if not children or any(len(calls[id(c)]) != 1 for c in children):
+        if not children:
             continue
-        if any(calls[id(b)][0][0] is not calls[id(a)][0][1] for a, b in zip(children, children[1:])):
+        n_calls = {len(calls[id(c)]) for c in children}
+        if len(n_calls) != 1 or 0 in n_calls:  # every child called equally often (once, or once per tile)
+            continue
+        if any(calls[id(b)][j][0] is not calls[id(a)][j][1]
+               for j in range(n_calls.pop()) for a, b in zip(children, children[1:])):
             continue
         feats, producers = [calls[id(children[0])][0][0]], []
         for child in children:

@@ -1,0 +1,93 @@
+"""The NB201 per-proxy validation table (analysis.proxy_validation) on constructed caches of real archs."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from zcbench.analysis.proxy_validation import markdown, reference_for, validation_table
+from zcbench.analysis.reference import published_spearman, suite_zero_archs, suite_zero_spearman
+from zcbench.benchmarks import read_ground_truth
+from zcbench.benchmarks.tasks import ground_truth, load_task
+from zcbench.cache import ScoreCache
+from zcbench.harness import sample_archs
+from zcbench.proxies import PROXIES
+
+TASK = "nb201_cifar10"
+
+
+def _write(path, task, archs, scores_by_proxy, seed=0, truth=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cache = ScoreCache(path)
+    rows = []
+    for proxy, scores in scores_by_proxy.items():
+        for arch, s in zip(archs, scores):
+            rows.append({"task": task, "proxy": proxy, "arch": arch, "seed": seed, "settings": "input=cifar10",
+                         "score": float(s), "seconds": 0.1, "error": "" if np.isfinite(s) else "NaN score",
+                         "proxy_version": PROXIES.get(proxy).version})
+    cache.add(rows)
+    if truth is not None:
+        cache.set_truth(truth.assign(task=task))
+    cache.checkpoint()
+
+
+def test_table_matches_scipy_and_the_references(tmp_path, real_data):
+    truth = ground_truth(load_task(TASK), real_data)
+    archs = sample_archs(truth["arch"], 40, 0)
+    acc = truth.set_index("arch").loc[archs, "accuracy"].to_numpy()
+    rng = np.random.default_rng(0)
+    params = acc + rng.normal(0, 2, size=40)
+    nwot = acc + rng.normal(0, 5, size=40)
+    nwot[3] = np.nan  # a failure: ranked last
+    zico = rng.normal(size=40)
+    # rows outside the seed-0 sample of 30 must be ignored
+    _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs, {"params": params, "nwot": nwot, "zico": zico},
+           truth=truth[truth["arch"].isin(archs)][["arch", "accuracy"]])
+    table = validation_table(tmp_path / "cache", real_data, [TASK], n_archs=30, seed=0, n_boot=50)
+    table = table.set_index("proxy")
+    assert set(table.index) == {"params", "nwot", "zico"} and (table["n_archs"] == 30).all()
+    expected = stats.spearmanr(params[:30], acc[:30]).statistic
+    assert table.loc["params", "spearman"] == pytest.approx(expected)
+    assert table.loc["params", "ci_low"] <= expected <= table.loc["params", "ci_high"]
+    filled = np.where(np.isnan(nwot[:30]), -np.inf, nwot[:30])
+    assert table.loc["nwot", "n_failed"] == 1
+    assert table.loc["nwot", "spearman"] == pytest.approx(stats.spearmanr(filled, acc[:30]).statistic)
+    # references: NASLib's runs for params, Suite-Zero's stored scores for nwot (no runs), nothing for zico
+    assert table.loc["params", "reference"] == pytest.approx(published_spearman(real_data, TASK, "params")[0])
+    assert table.loc["nwot", "reference"] == pytest.approx(suite_zero_spearman(real_data, TASK, "nwot")[0])
+    assert np.isnan(table.loc["zico", "reference"]) and table.loc["zico", "within_0.05"] is None
+    assert table.loc["params", "difference"] == pytest.approx(
+        table.loc["params", "spearman"] - table.loc["params", "reference"])
+    text = markdown(table.reset_index())
+    assert "## nb201_cifar10" in text and "NASLib correlation runs" in text and "pairs that have a published value" in text
+
+
+def test_paper_value_is_the_last_resort(real_data):
+    single = {"swap_reg": {"nb201_cifar100": 0.9}}
+    assert reference_for(real_data, "nb201_cifar100", "swap_reg", single) == (0.9, "its paper (paper_values.yaml)")
+    assert reference_for(real_data, "nb201_cifar10", "swap_reg", single)[1] == "-"
+
+
+def test_agreement_and_seed_to_seed(tmp_path, real_data):
+    """Scores equal to Suite-Zero's stored ones agree perfectly; a shuffled seed 1 does not."""
+    truth = ground_truth(load_task(TASK), real_data)
+    archs = sample_archs(truth["arch"], 20, 0)
+    _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs,
+           {"synflow": truth.set_index("arch").loc[archs, "accuracy"].to_numpy()},
+           truth=truth[truth["arch"].isin(archs)][["arch", "accuracy"]])
+    sz = read_ground_truth("suite_zero", real_data, file="suite_zero/zc_nasbench201.json", dataset="cifar10")
+    sz_archs = suite_zero_archs(real_data, TASK)[:25]
+    stored = sz["ref_synflow"].to_numpy()[:25]
+    _write(tmp_path / "agree" / "scores.h5", TASK, sz_archs, {"synflow": stored}, seed=0)
+    _write(tmp_path / "agree" / "scores.h5", TASK, sz_archs, {"synflow": stored[::-1]}, seed=1)
+    row = validation_table(tmp_path / "cache", real_data, [TASK], n_archs=20, agreement_dir=tmp_path / "agree",
+                           n_boot=0).iloc[0]
+    assert row.agreement == pytest.approx(1.0) and row.agreement_n == 25
+    assert row.seed_to_seed == pytest.approx(stats.spearmanr(stored, stored[::-1]).statistic)
+    assert row.seed_to_seed_n == 25
+
+
+def test_missing_cache_says_how_to_fill_it(tmp_path, real_data):
+    with pytest.raises(FileNotFoundError, match="python -m zcbench proxy=all task=nb201_cifar10"):
+        validation_table(tmp_path, real_data, [TASK], n_archs=10)
