@@ -231,6 +231,44 @@ def test_linear_regions_gaussian_source():
     assert got <= 7  # 3 lines cut the plane into at most 7 regions
 
 
+def test_random_crops_are_crops_of_one_channel():
+    from zcbench.proxies.ntk import random_crops
+
+    images = torch.arange(2 * 3 * 5 * 6, dtype=torch.float32).view(2, 3, 5, 6)
+    crops = random_crops(images, 50, 3, torch.Generator().manual_seed(0))
+    assert crops.shape == (50, 1, 3, 3)
+    windows = {tuple(images[b, c, y:y + 3, x:x + 3].flatten().tolist())
+               for b in range(2) for c in range(3) for y in range(3) for x in range(4)}
+    assert all(tuple(crop.flatten().tolist()) in windows for crop in crops)
+    with pytest.raises(ValueError, match="smaller than the 3x3"):
+        random_crops(images[:, :, :2], 5, 3, torch.Generator())
+
+
+def test_linear_regions_on_tenas_reduced_nb201_cell(real_data):
+    """auto = TE-NAS's thin cell on NB201: a cell of 'none' edges has one region, and the
+    count is seeded, bounded by the 3,000 crops and far from the 64-image saturation."""
+    from zcbench.datasets import load_batch
+    from zcbench.spaces import get_space
+
+    space = get_space("nb201")
+    batch = load_batch("cifar10", real_data, 8, seed=0)
+    torch.manual_seed(0)
+    net = space.build("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_3x3~2|", 10)
+    thin = net.tenas_thin_copy()
+    # three 3x3 and one 1x1 conv of width 1, each with its BN; the last BN; the 1 -> 10 head
+    assert sum(p.numel() for p in thin.parameters()) == 3 * (9 + 2) + (1 + 2) + 2 + (10 + 10)
+    auto = _score(net, batch.inputs, "linear_regions")
+    assert auto == _score(net, batch.inputs, "linear_regions", source="thin_cell")
+    assert 64 < auto <= 3000 and auto == _score(net, batch.inputs, "linear_regions")
+    assert auto != _score(net, batch.inputs, "linear_regions", seed=1)
+    assert _score(net, batch.inputs, "linear_regions", source="data") <= 8
+    dead = space.build("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", 10)
+    assert _score(dead, batch.inputs, "linear_regions") == 1
+    res = score_network(nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU()), batch.inputs, None, ["linear_regions"],
+                        {"linear_regions": {"source": "thin_cell"}})["linear_regions"]
+    assert not res.ok and "tenas_thin_copy" in res.error
+
+
 # ---------------------------------------------------------------------- AZ-NAS
 def test_spectral_entropy_isotropic_and_rank_one():
     ch0 = torch.tensor([1.0, -1.0, 1.0, -1.0])

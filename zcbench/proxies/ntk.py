@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .base import Needs
+from .init import reinitialise_
 from .probe import ACTIVATIONS, Probe, forward_with_hooks
 from .registry import proxy
 
@@ -101,37 +102,89 @@ def count_patterns(codes: list[torch.Tensor]) -> int:
     return int(np.unique(rows.view(np.dtype((np.void, rows.shape[1])))).shape[0])
 
 
-@proxy("linear_regions", needs=Needs(passes=frozenset({"activation_codes"})),
+def random_crops(images: torch.Tensor, n: int, size: int, gen: torch.Generator) -> torch.Tensor:
+    """n random size x size crops of one random channel of random images: (n, 1, size, size).
+
+    TE-NAS's input for its region count (RandomCrop then RandChannel(1) on training images).
+    """
+    b, c, h, w = images.shape
+    if h < size or w < size:
+        raise ValueError(f"images of {h}x{w} are smaller than the {size}x{size} crops")
+    dev = images.device
+    pick = lambda high: torch.randint(0, high, (n,), generator=gen, device=dev)  # noqa: E731
+    idx, chan, top, left = pick(b), pick(c), pick(h - size + 1), pick(w - size + 1)
+    steps = torch.arange(size, device=dev)
+    rows = (top[:, None] + steps)[:, :, None]
+    cols = (left[:, None] + steps)[:, None, :]
+    return images[idx[:, None, None], chan[:, None, None], rows, cols].unsqueeze(1)
+
+
+def thin_cell_regions(make_thin, images: torch.Tensor, samples: int, batches: int, repeats: int,
+                      gen: torch.Generator) -> float:
+    """TE-NAS's count on its reduced network: distinct ReLU patterns over batches x samples crops,
+    averaged over `repeats` fresh Kaiming (fan-in) initialisations, BatchNorm in train mode."""
+    counts = []
+    for _ in range(repeats):
+        thin = make_thin().to(images.device).train()
+        reinitialise_(thin, lambda w, g: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu",
+                                                                 generator=g), gen)
+        per_batch = [_activation_codes(thin, random_crops(images, samples, 3, gen)) for _ in range(batches)]
+        if not per_batch[0]:
+            raise ValueError("the reduced network has no ReLU/GELU units to read")
+        counts.append(count_patterns([torch.cat(parts, 0) for parts in zip(*per_batch)]))
+    return float(np.mean(counts))
+
+
+SOURCES = ("auto", "data", "gaussian", "thin_cell")
+
+
+@proxy("linear_regions", needs=Needs(passes=frozenset({"activation_codes"})), version="2",
        orientation="more distinct activation patterns = input space cut into more linear regions = more expressive "
                    "= predicted better",
-       source="data", samples=64, seed=0)
-def linear_regions(probe: Probe, source: str = "data", samples: int = 64, seed: int = 0) -> float:
+       source="auto", samples=64, seed=0, crops=1000, crop_batches=3, repeats=3)
+def linear_regions(probe: Probe, source: str = "auto", samples: int = 64, seed: int = 0, crops: int = 1000,
+                   crop_batches: int = 3, repeats: int = 3) -> float:
     """Number of distinct activation patterns of the ReLU (and GELU) units over sampled inputs.
 
     A sample's pattern is the on/off state (input > 0) of every ReLU/GELU unit
     of the network; inputs with the same pattern lie in the same linear
-    region. Input sampling:
-      source="data" (default): the task's image batch, read from the shared
-        activation-code pass (the one NASWOT and SWAP use); `samples` and
-        `seed` are unused. TE-NAS also sampled real training images.
+    region. On a full-width network almost every input has its own pattern,
+    so a count over the task's batch saturates at the batch size. TE-NAS
+    therefore counts on a reduced network, and so does `source="auto"`
+    wherever the space provides one (the network has `tenas_thin_copy()`:
+    NB201, following TE-NAS's `model_config_thin`, C=1, N=1, depth=1, no
+    stem), else it falls back to "data". Sources:
+      source="thin_cell": the reduced network, fresh Kaiming fan-in weights
+        (drawn with `seed`), BatchNorm in train mode, fed `crop_batches`
+        batches of `crops` random 3x3 crops of one random channel of the
+        task's images (TE-NAS: 3 x 1,000); the count over all of them,
+        averaged over `repeats` initialisations (TE-NAS's --repeat 3).
+      source="data": the task's image batch, read from the shared activation-
+        code pass (the one NASWOT and SWAP use); at most the batch size.
       source="gaussian": `samples` standard-normal inputs shaped like the batch
         images, drawn from a torch.Generator seeded with `seed`, pushed through
         a copy in train mode in one batch (the TE-NAS port in the Zen-NAS and
         AZ-NAS code bases).
-    The count cannot exceed the number of samples, and on a full-width network
-    almost every input has its own pattern, so it saturates there: TE-NAS
-    avoided that by scoring a 1-channel, 1-cell-per-stage copy of the cell on
-    1x3x3 crops (3 x 1,000 of them), which needs the search space to build
-    that copy and is not done by this generic proxy.
     """
+    if source not in SOURCES:
+        raise ValueError(f"source={source!r}; valid sources: {', '.join(SOURCES)}")
+    make_thin = getattr(probe.net, "tenas_thin_copy", None)
+    if source == "auto":
+        source = "thin_cell" if make_thin is not None else "data"
+    if source == "thin_cell":
+        if make_thin is None:
+            raise ValueError(f"{type(probe.net).__name__} has no tenas_thin_copy() (TE-NAS's reduced network); "
+                             "use source=data or source=gaussian")
+        gen = torch.Generator(device=probe.inputs.device).manual_seed(int(seed))
+        with torch.no_grad():
+            return thin_cell_regions(make_thin, probe.inputs.detach(), int(crops), int(crop_batches),
+                                     int(repeats), gen)
     if source == "data":
         codes = [c for _, c in probe.activation_codes()]
-    elif source == "gaussian":
+    else:
         gen = torch.Generator(device=probe.inputs.device).manual_seed(int(seed))
         x = torch.randn((int(samples), *probe.inputs.shape[1:]), generator=gen, device=probe.inputs.device)
         codes = _activation_codes(probe.working_copy(), x)
-    else:
-        raise ValueError(f"source must be 'data' or 'gaussian', got {source!r}")
     if not codes:
         raise ValueError("network has no ReLU/GELU units to read")
     return float(count_patterns(codes))

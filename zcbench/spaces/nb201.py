@@ -188,6 +188,7 @@ class TinyNetwork(nn.Module):
 
     def __init__(self, ops: tuple[int, ...], num_classes: int, c: int = 16, cells_per_stage: int = 5):
         super().__init__()
+        self.ops = tuple(ops)
         self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
         layers: list[nn.Module] = []
         for stage in range(3):
@@ -202,6 +203,27 @@ class TinyNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.lastact(self.cells(self.stem(x)))
+        return self.classifier(torch.flatten(self.global_pooling(x), 1))
+
+    def tenas_thin_copy(self) -> nn.Module:
+        """TE-NAS's reduced network for counting linear regions (its NB201 `model_config_thin`:
+        C=1, N=1, depth=1, no stem): this architecture's cell at width 1 on 1-channel inputs,
+        then the last BatchNorm+ReLU, pooling and classifier. New, untrained weights."""
+        return ThinCellNetwork(self.ops, self.classifier.out_features)
+
+
+class ThinCellNetwork(nn.Module):
+    """One NB201 cell of width 1 without stem, then BN+ReLU, pooling and a linear head."""
+
+    def __init__(self, ops: tuple[int, ...], num_classes: int):
+        super().__init__()
+        self.cell = Cell(ops, 1)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(1), nn.ReLU(inplace=False))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(1, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.lastact(self.cell(x))
         return self.classifier(torch.flatten(self.global_pooling(x), 1))
 
 
