@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-.PHONY: install test test-slow bench bench-quick validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: install test test-slow bench bench-quick task-coverage validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -20,6 +20,9 @@ bench:  ## seconds per NB201 architecture, per proxy and for all proxies togethe
 
 bench-quick:  ## proxy=all only: its ratio to one forward+backward, and the cost of each shared pass
 	$(PYTHON) benchmarks/bench_proxies.py --archs 3 --together-only
+
+task-coverage:  ## proxy=all on 2 archs of each of the paper's 19 CNN tasks (TNB at 64 px): results/task_coverage.md
+	$(PYTHON) benchmarks/task_coverage.py --archs 2 --tnb-size 64 --out results/task_coverage.md
 
 # Every proxy on 1,000 archs of each NB201 task (into the leaderboard caches), plus Suite-Zero's first
 # 100 NB201 archs at seeds 0 and 1 (agreement with its stored scores; our own seed-to-seed noise), then

@@ -44,6 +44,10 @@ def test_table_matches_scipy_and_the_references(tmp_path, real_data):
     # rows outside the seed-0 sample of 30 must be ignored
     _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs, {"params": params, "nwot": nwot, "zico": zico},
            truth=truth[truth["arch"].isin(archs)][["arch", "accuracy"]])
+    stale = ScoreCache(tmp_path / "cache" / TASK / "scores.h5")  # older proxy code: must be ignored
+    stale.add({"task": TASK, "proxy": "params", "arch": a, "seed": 0, "settings": "old", "score": 0.0,
+               "seconds": 0.1, "error": "", "proxy_version": "0-old"} for a in archs)
+    stale.checkpoint()
     table = validation_table(tmp_path / "cache", real_data, [TASK], n_archs=30, seed=0, n_boot=50)
     table = table.set_index("proxy")
     assert set(table.index) == {"params", "nwot", "zico"} and (table["n_archs"] == 30).all()

@@ -31,6 +31,7 @@ from scipy import stats
 from ..benchmarks.tasks import ground_truth, load_task
 from ..cache import load_scores
 from ..harness import sample_archs
+from ..proxies import PROXIES
 from .paper_tables import paper_values
 from .reference import published_spearman, score_agreement, suite_zero_spearman
 from .stats import bootstrap_interval, correlation_table
@@ -43,8 +44,9 @@ TOLERANCE = 0.05  # the issue's bar: within 0.05 of the published rho
 def sampled_scores(cache_dir: Path, task: str, n_archs: int, seed: int, data_root: Path) -> pd.DataFrame:
     """The cached rows of the task's seeded sample (the archs `python -m zcbench n_archs=...` visits).
 
-    Where a proxy was scored under several settings, the settings covering most
-    of the sample are kept (one row per arch and proxy).
+    Rows computed by an older version of a proxy's code are left out. Where a
+    proxy was scored under several settings, the settings covering most of the
+    sample are kept (one row per arch and proxy).
     """
     path = cache_dir / task / "scores.h5"
     if not path.exists():
@@ -54,9 +56,16 @@ def sampled_scores(cache_dir: Path, task: str, n_archs: int, seed: int, data_roo
     archs = set(sample_archs(truth["arch"], min(n_archs, len(truth)), seed))
     frame = load_scores(path)
     frame = frame[(frame["task"] == task) & (frame["seed"] == seed) & frame["arch"].isin(archs)]
+    frame = current_rows(frame)
     counts = frame.groupby(["proxy", "settings"]).size().rename("n").reset_index()
     best = counts.sort_values("n", ascending=False).drop_duplicates("proxy")
     return frame.merge(best[["proxy", "settings"]], on=["proxy", "settings"])
+
+
+def current_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows computed by the current version of each proxy's code (older rows are stale)."""
+    current = frame["proxy"].map({name: PROXIES.get(name).version for name in PROXIES.names()})
+    return frame[current.isna() | (frame["proxy_version"] == current)]
 
 
 def reference_for(data_root: Path, task: str, proxy: str, single: dict) -> tuple[float, str]:
@@ -90,7 +99,7 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
                      n_boot: int = 1000) -> pd.DataFrame:
     """One row per (task, proxy): our rho, interval, reference, difference, agreement, noise."""
     single = paper_values().get("single_proxies", {}).get("methods", {})
-    agree_frame = load_scores(agreement_dir) if agreement_dir else None
+    agree_frame = current_rows(load_scores(agreement_dir)) if agreement_dir else None
     rows = []
     for task in tasks:
         frame = sampled_scores(cache_dir, task, n_archs, seed, data_root)

@@ -1,0 +1,87 @@
+"""Does every proxy run on every one of the paper's 19 CNN tasks? A proxy x task grid of failures.
+
+For each task, `python -m zcbench proxy=all task=<task> n_archs=<n>` (the ordinary run, into
+runs/coverage/<task>/, so a rerun resumes), then one cell per (proxy, task): "ok" when every
+scored arch got a finite score, else "k/n failed" and the most frequent reason, shortened.
+TransNAS-Bench-101 tasks run at --tnb-size pixels (default 64: 256-px TNB networks cost up to a
+minute per forward+backward on one CPU core); failures that only small inputs cause are marked
+as such by the reason ("Expected more than 1 value per channel": BatchNorm over a 1x1 map).
+
+Run: ZCBENCH_DATA=... python benchmarks/task_coverage.py [--archs 2] [--tnb-size 64] [--out results/task_coverage.md]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from zcbench.analysis.paper_tables import paper_values
+from zcbench.cache import load_scores
+from zcbench.harness import compose, run
+
+
+def short_reason(error: str, width: int = 60) -> str:
+    """The first line of a failure reason, without the exception class and long numbers."""
+    text = error.splitlines()[0] if error else ""
+    text = re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", text)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def coverage(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """proxy x task cells ('ok', or 'k/n failed [r]') and the list of reasons r refers to."""
+    reasons: list[str] = []
+    cells = {}
+    for (task, proxy), g in frame.groupby(["task", "proxy"]):
+        failed = g[g["error"] != ""]
+        if failed.empty:
+            cells[(proxy, task)] = "ok"
+            continue
+        reason = failed["error"].map(short_reason).value_counts().index[0]
+        if reason not in reasons:
+            reasons.append(reason)
+        cells[(proxy, task)] = f"{len(failed)}/{len(g)} [{reasons.index(reason) + 1}]"
+    return pd.Series(cells).unstack().fillna("-"), reasons
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archs", type=int, default=2)
+    parser.add_argument("--tnb-size", type=int, default=64)
+    parser.add_argument("--tasks", nargs="*", help="default: the paper's 19 CNN tasks")
+    parser.add_argument("--runs", type=Path, default=Path("runs/coverage"))
+    parser.add_argument("--out", type=Path, default=Path("results/task_coverage.md"))
+    args = parser.parse_args()
+    tasks = args.tasks or list(paper_values()["tasks"])
+    frames = []
+    for task in tasks:
+        overrides = [f"task={task}", "proxy=all", f"n_archs={args.archs}", "seed=0", "progress=false",
+                     f"out_dir={args.runs / task}"]
+        if task.startswith("tnb101"):
+            overrides.append(f"task.image_size={args.tnb_size}")
+        result = run(compose(overrides))
+        frame = load_scores(result.scores_path)
+        frames.append(frame[frame["task"] == task])
+    frame = pd.concat(frames, ignore_index=True)
+    grid, reasons = coverage(frame)
+    grid = grid[tasks]
+    joined = frame.groupby("task")["accuracy"].apply(lambda a: f"{a.notna().sum()}/{len(a)}")
+    labels = paper_values()["tasks"]
+    lines = ["# Every proxy on every paper task", "",
+             f"`python benchmarks/task_coverage.py --archs {args.archs} --tnb-size {args.tnb_size}`: "
+             f"proxy=all on {args.archs} archs (seed 0) of each task, TransNAS-Bench-101 at "
+             f"{args.tnb_size} px. A cell is ok when every arch got a finite score, else failed/scored "
+             "and the most frequent reason [r] (listed below). Ground truth joined (score rows with an "
+             "accuracy / rows): " + ", ".join(f"{t} {joined[t]}" for t in tasks) + ".", "",
+             "| proxy | " + " | ".join(labels.get(t, t) for t in tasks) + " |",
+             "|---|" + "---|" * len(tasks)]
+    lines += [f"| {proxy} | " + " | ".join(grid.loc[proxy]) + " |" for proxy in grid.index]
+    lines += ["", "Reasons:", ""] + [f"{i}. {r}" for i, r in enumerate(reasons, start=1)] + [""]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
