@@ -70,7 +70,8 @@ def main() -> None:
     labels = paper_values()["tasks"]
     lines = ["# Every proxy on every paper task", "",
              f"`python benchmarks/task_coverage.py --archs {args.archs} --tnb-size {args.tnb_size}`: "
-             f"proxy=all on {args.archs} archs (seed 0) of each task, TransNAS-Bench-101 at "
+             f"proxy=all on the first {args.archs} archs (seed 0) of each task, plus any that earlier runs "
+             f"left in {args.runs}/<task>, TransNAS-Bench-101 at "
              f"{args.tnb_size} px. A cell is ok when every arch got a finite score, else failed/scored "
              "and the most frequent reason [r] (listed below). Ground truth joined (score rows with an "
              "accuracy / rows): " + ", ".join(f"{t} {joined[t]}" for t in tasks) + ".", "",

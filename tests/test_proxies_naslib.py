@@ -227,3 +227,13 @@ def test_epe_nas_needs_labels():
     net, x, _ = _relu_rows(signs)
     res = score_network(net, x, None, ["epe_nas"], {"epe_nas": {"n_classes": 10}})["epe_nas"]
     assert not res.ok and "labels" in res.error
+
+
+@pytest.mark.parametrize("targets", [torch.randn(4, 9), torch.zeros(4, 3, 2, 2, dtype=torch.long)])
+def test_epe_nas_refuses_dense_and_regression_targets(targets):
+    """EPE-NAS groups samples by class; room_layout (B x 9 floats) or per-pixel labels have no such class."""
+    signs, _ = _epe_case()
+    net, x, _ = _relu_rows(signs)
+    res = score_network(net, x[:4], targets, ["epe_nas"], {"epe_nas": {"n_classes": 10}},
+                        loss_fn=lambda out, t: out.sum())["epe_nas"]
+    assert not res.ok and "groups samples by class label" in res.error and str(tuple(targets.shape)) in res.error

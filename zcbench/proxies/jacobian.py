@@ -130,5 +130,10 @@ def epe_nas(probe: Probe, k: float = 1e-5, n_classes: int | None = None) -> floa
     """
     if probe.labels is None:
         raise ValueError("epe_nas needs labels but the batch has none")
+    labels = probe.labels
+    if labels.dim() != 1 or labels.is_floating_point():
+        kind = "float" if labels.is_floating_point() else str(labels.dtype).replace("torch.", "")
+        raise ValueError(f"epe_nas groups samples by class label, but this task's targets are {kind} of shape "
+                         f"{tuple(labels.shape)} (a dense or regression target): not defined here")
     width = n_classes if n_classes is not None else output_width(probe)
     return epe_nas_from_jacobian(jacobian_rows(probe), probe.labels.cpu().numpy(), width, k)
