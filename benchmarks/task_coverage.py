@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +23,7 @@ from zcbench.cache import load_scores
 from zcbench.harness import compose, run
 
 
-def short_reason(error: str, width: int = 60) -> str:
+def short_reason(error: str, width: int = 110) -> str:
     """The first line of a failure reason, without the exception class and long numbers."""
     text = error.splitlines()[0] if error else ""
     text = re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", text)
@@ -50,14 +51,16 @@ def main() -> None:
     parser.add_argument("--archs", type=int, default=2)
     parser.add_argument("--tnb-size", type=int, default=64)
     parser.add_argument("--tasks", nargs="*", help="default: the paper's 19 CNN tasks")
+    parser.add_argument("--proxies", default="all", help="proxy=... of the runs (the grid shows every proxy cached)")
+    parser.add_argument("--retry-failed", action="store_true", help="recompute cached failures (after a fix)")
     parser.add_argument("--runs", type=Path, default=Path("runs/coverage"))
     parser.add_argument("--out", type=Path, default=Path("results/task_coverage.md"))
     args = parser.parse_args()
     tasks = args.tasks or list(paper_values()["tasks"])
     frames = []
     for task in tasks:
-        overrides = [f"task={task}", "proxy=all", f"n_archs={args.archs}", "seed=0", "progress=false",
-                     f"out_dir={args.runs / task}"]
+        overrides = [f"task={task}", f"proxy={args.proxies}", f"n_archs={args.archs}", "seed=0", "progress=false",
+                     f"out_dir={args.runs / task}", f"retry_failed={str(args.retry_failed).lower()}"]
         if task.startswith("tnb101"):
             overrides.append(f"task.image_size={args.tnb_size}")
         result = run(compose(overrides))
@@ -66,15 +69,17 @@ def main() -> None:
     frame = pd.concat(frames, ignore_index=True)
     grid, reasons = coverage(frame)
     grid = grid[tasks]
-    joined = frame.groupby("task")["accuracy"].apply(lambda a: f"{a.notna().sum()}/{len(a)}")
+    archs = frame.groupby("task")["arch"].nunique()
+    joined = frame.groupby("task")["accuracy"].apply(lambda a: bool(a.notna().all()))
     labels = paper_values()["tasks"]
     lines = ["# Every proxy on every paper task", "",
-             f"`python benchmarks/task_coverage.py --archs {args.archs} --tnb-size {args.tnb_size}`: "
-             f"proxy=all on the first {args.archs} archs (seed 0) of each task, plus any that earlier runs "
-             f"left in {args.runs}/<task>, TransNAS-Bench-101 at "
-             f"{args.tnb_size} px. A cell is ok when every arch got a finite score, else failed/scored "
-             "and the most frequent reason [r] (listed below). Ground truth joined (score rows with an "
-             "accuracy / rows): " + ", ".join(f"{t} {joined[t]}" for t in tasks) + ".", "",
+             f"`python benchmarks/task_coverage.py {' '.join(sys.argv[1:])}`, over the score files that the "
+             f"proxy=all runs left in {args.runs}/<task> (seed 0; TransNAS-Bench-101 at {args.tnb_size} px). "
+             "A cell is ok when every scored arch got a finite score, else failed/scored and the most "
+             "frequent reason [r] (listed below). Archs scored per task: "
+             + ", ".join(f"{t} {archs[t]}" for t in tasks) + ". Ground truth joined for every scored arch: "
+             + ("yes" if all(joined[t] for t in tasks) else
+                "NO for " + ", ".join(t for t in tasks if not joined[t])) + ".", "",
              "| proxy | " + " | ".join(labels.get(t, t) for t in tasks) + " |",
              "|---|" + "---|" * len(tasks)]
     lines += [f"| {proxy} | " + " | ".join(grid.loc[proxy]) + " |" for proxy in grid.index]
