@@ -193,7 +193,19 @@ def test_ntk_singular_kernel_is_a_failure():
     net = nn.Linear(4, 2)
     x = torch.ones(3, 4)  # identical samples: rank-1 kernel
     res = score_network(net, x, None, ["ntk"])["ntk"]
-    assert not res.ok and "-inf" in res.error
+    assert not res.ok and "the NTK is singular" in res.error
+
+
+def test_ntk_with_batchnorm_feeding_the_output_is_singular_and_says_why():
+    """BN (train mode) -> pooling -> Linear: per-sample gradients sum to zero, a null direction by construction."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, affine=False), nn.AdaptiveAvgPool2d(1),
+                        nn.Flatten(), nn.Linear(4, 5))
+    res = score_network(net, torch.randn(8, 3, 6, 6), None, ["ntk"])["ntk"]
+    assert not res.ok and "sum to zero" in res.error
+    relu = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 5))  # TE-NAS's BN + ReLU before pooling: well defined
+    assert math.isfinite(_score(relu, torch.randn(8, 3, 6, 6), "ntk"))
 
 
 # --------------------------------------------------------------- linear regions
