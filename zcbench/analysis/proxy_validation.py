@@ -34,7 +34,7 @@ from ..harness import sample_archs
 from ..proxies import PROXIES
 from .paper_tables import paper_values
 from .reference import published_spearman, score_agreement, suite_zero_spearman
-from .stats import bootstrap_interval, correlation_table
+from .stats import bootstrap_interval, correlation_table, ranks_failed_last
 from .tables import to_markdown
 
 NB201_TASKS = ("nb201_cifar10", "nb201_cifar100", "nb201_imagenet16_120")
@@ -104,8 +104,9 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
     for task in tasks:
         frame = sampled_scores(cache_dir, task, n_archs, seed, data_root)
         for rec in correlation_table(frame).itertuples(index=False):
-            g = frame[(frame["proxy"] == rec.proxy) & (frame["error"] == "") & frame["accuracy"].notna()]
-            lo, hi = bootstrap_interval(g["score"], g["accuracy"], n_boot=n_boot) if n_boot else (np.nan, np.nan)
+            g = frame[(frame["proxy"] == rec.proxy) & frame["accuracy"].notna()]
+            ranked = ranks_failed_last(g["score"].where(g["error"] == ""))  # the interval of the rho shown
+            lo, hi = bootstrap_interval(ranked, g["accuracy"], n_boot=n_boot) if n_boot else (np.nan, np.nan)
             ref, source = reference_for(data_root, task, rec.proxy, single)
             row = {"task": task, "proxy": rec.proxy, "n_archs": rec.n_archs + rec.n_failed,
                    "n_failed": rec.n_failed, "spearman": rec.spearman_failed_last, "ci_low": lo, "ci_high": hi,
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
              f"each task's seeded sample of {args.n_archs} archs (seed {args.seed}; one batch of 64 real "
              "CIFAR-10 images per task, CIFAR-10 resized to 16x16 as the stand-in for ImageNet16-120), "
              "networks at their seeded initialisation. rho ranks failed archs last (NASLib's convention); "
-             "the interval is a percentile bootstrap over the finite-scored archs. 'published' is NASLib's "
+             "the interval is a percentile bootstrap of that rho over the archs. 'published' is NASLib's "
              "correlation runs where they exist, else the Spearman of Suite-Zero's stored scores, else the "
              "proxy's paper. Agreement: Spearman between our score and the score Suite-Zero stored for the "
              "same architecture; seed 0 vs seed 1: the same archs scored with another init and batch.")
