@@ -74,22 +74,26 @@ def test_paper_value_is_the_last_resort(real_data):
 
 
 def test_agreement_and_seed_to_seed(tmp_path, real_data):
-    """Scores equal to Suite-Zero's stored ones agree perfectly; a shuffled seed 1 does not."""
+    """Scores equal to Suite-Zero's stored ones agree perfectly; a reversed seed 1 anti-agrees."""
+    sz = read_ground_truth("suite_zero", real_data, file="suite_zero/zc_nasbench201.json", dataset="cifar10")
+    all_sz = dict(zip(suite_zero_archs(real_data, TASK), sz["ref_synflow"].to_numpy()))
     truth = ground_truth(load_task(TASK), real_data)
     archs = sample_archs(truth["arch"], 20, 0)
-    _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs,
-           {"synflow": truth.set_index("arch").loc[archs, "accuracy"].to_numpy()},
+    sz_archs = [a for a in all_sz if a not in archs][:25]
+    stored = np.array([all_sz[a] for a in sz_archs])
+    own = np.array([all_sz.get(a, 1000.0 + i) for i, a in enumerate(archs)])  # Suite-Zero's value where it has one
+    overlap = sum(a in all_sz for a in archs)
+    _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs, {"synflow": own},
            truth=truth[truth["arch"].isin(archs)][["arch", "accuracy"]])
-    sz = read_ground_truth("suite_zero", real_data, file="suite_zero/zc_nasbench201.json", dataset="cifar10")
-    sz_archs = suite_zero_archs(real_data, TASK)[:25]
-    stored = sz["ref_synflow"].to_numpy()[:25]
     _write(tmp_path / "agree" / "scores.h5", TASK, sz_archs, {"synflow": stored}, seed=0)
-    _write(tmp_path / "agree" / "scores.h5", TASK, sz_archs, {"synflow": stored[::-1]}, seed=1)
+    _write(tmp_path / "noise" / "scores.h5", TASK, archs, {"synflow": own[::-1]}, seed=1)
     row = validation_table(tmp_path / "cache", real_data, [TASK], n_archs=20, agreement_dir=tmp_path / "agree",
-                           n_boot=0).iloc[0]
-    assert row.agreement == pytest.approx(1.0) and row.agreement_n == 25
-    assert row.seed_to_seed == pytest.approx(stats.spearmanr(stored, stored[::-1]).statistic)
-    assert row.seed_to_seed_n == 25
+                           noise_dir=tmp_path / "noise", n_boot=0).iloc[0]
+    assert row.agreement == pytest.approx(1.0) and row.agreement_n == 25 + overlap
+    assert row.seed_to_seed == pytest.approx(stats.spearmanr(own, own[::-1]).statistic)
+    assert row.seed_to_seed_n == 20
+    plain = validation_table(tmp_path / "cache", real_data, [TASK], n_archs=20, n_boot=0).iloc[0]
+    assert plain.seed_to_seed_n == 0 and np.isnan(plain.seed_to_seed)
 
 
 def test_missing_cache_says_how_to_fill_it(tmp_path, real_data):

@@ -10,10 +10,11 @@ interval, the reference it is compared with and the difference:
 - else the Spearman of the scores NAS-Bench-Suite-Zero stored (~725 archs),
 - else the proxy's own paper (zcbench/analysis/paper_values.yaml, single_proxies).
 
-With ``--agreement DIR`` (a run that scored Suite-Zero's own archs at seeds 0
-and 1, `make validate-proxies`), it adds the Spearman between our score and
-Suite-Zero's stored score of the same architecture, and between our two seeds
-(the proxy's seed-to-seed noise, the ceiling for any agreement).
+It also reports the Spearman between our score and the score Suite-Zero stored
+for the same architecture (on the sampled archs Suite-Zero also scored, plus
+those of ``--agreement DIR``), and with ``--noise DIR`` (the same archs scored
+with another seed: another initialisation and batch) the proxy's seed-to-seed
+noise, the ceiling for any agreement.
 
     python -m zcbench.analysis.proxy_validation --out results/proxy_validation_nb201.md
 """
@@ -82,27 +83,50 @@ def reference_for(data_root: Path, task: str, proxy: str, single: dict) -> tuple
     return float("nan"), "-"
 
 
-def seed_to_seed(frame: pd.DataFrame, proxy: str) -> tuple[float, int]:
-    """Spearman between seed 0 and seed 1 scores of the same archs (finite on both)."""
+def seed_to_seed(frame: pd.DataFrame, proxy: str, seed: int, other: int) -> tuple[float, int]:
+    """Spearman between the scores of two seeds on the same archs (finite on both), and their count."""
     rows = frame[(frame["proxy"] == proxy) & (frame["error"] == "")]
     wide = rows.pivot_table(index="arch", columns="seed", values="score", aggfunc="first")
-    if 0 not in wide or 1 not in wide:
+    if seed not in wide or other not in wide:
         return float("nan"), 0
-    both = wide[[0, 1]].dropna()
-    if len(both) < 3 or both[0].nunique() < 2 or both[1].nunique() < 2:
+    both = wide[[seed, other]].dropna()
+    if len(both) < 3 or both[seed].nunique() < 2 or both[other].nunique() < 2:
         return float("nan"), len(both)
-    return float(stats.spearmanr(both[0], both[1]).statistic), len(both)
+    return float(stats.spearmanr(both[seed], both[other]).statistic), len(both)
+
+
+def _same_settings(extra: pd.DataFrame, frame: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Rows of `extra` for `task` scored under the settings `frame` uses for each proxy."""
+    chosen = frame[["proxy", "settings"]].drop_duplicates()
+    return extra[extra["task"] == task].merge(chosen, on=["proxy", "settings"])
 
 
 def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB201_TASKS,
                      n_archs: int = 1000, seed: int = 0, agreement_dir: Path | None = None,
-                     n_boot: int = 1000) -> pd.DataFrame:
-    """One row per (task, proxy): our rho, interval, reference, difference, agreement, noise."""
+                     noise_dir: Path | None = None, n_boot: int = 1000) -> pd.DataFrame:
+    """One row per (task, proxy): our rho, interval, reference, difference, agreement, noise.
+
+    Agreement with Suite-Zero's stored scores uses the sample's own archs that Suite-Zero also
+    scored, plus the seed-`seed` rows of `agreement_dir` (e.g. Suite-Zero's own archs). The
+    seed-to-seed noise compares the sample's scores with those of another seed on the same
+    archs, read from `noise_dir`.
+    """
     single = paper_values().get("single_proxies", {}).get("methods", {})
-    agree_frame = current_rows(load_scores(agreement_dir)) if agreement_dir else None
+    agree_extra = current_rows(load_scores(agreement_dir)) if agreement_dir else None
+    noise_extra = current_rows(load_scores(noise_dir)) if noise_dir else None
     rows = []
     for task in tasks:
         frame = sampled_scores(cache_dir, task, n_archs, seed, data_root)
+        agree = frame
+        if agree_extra is not None:
+            more = _same_settings(agree_extra[agree_extra["seed"] == seed], frame, task)
+            agree = pd.concat([frame, more]).drop_duplicates(["proxy", "arch"])
+        noise, other = None, None
+        if noise_extra is not None:
+            more = _same_settings(noise_extra[noise_extra["seed"] != seed], frame, task)
+            if not more.empty:
+                other = int(more["seed"].mode().iloc[0])
+                noise = pd.concat([frame, more[more["seed"] == other]])
         for rec in correlation_table(frame).itertuples(index=False):
             g = frame[(frame["proxy"] == rec.proxy) & frame["accuracy"].notna()]
             ranked = ranks_failed_last(g["score"].where(g["error"] == ""))  # the interval of the rho shown
@@ -114,12 +138,11 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
                    "difference": rec.spearman_failed_last - ref,
                    "within_0.05": bool(abs(rec.spearman_failed_last - ref) <= TOLERANCE) if np.isfinite(ref) else None,
                    "agreement": np.nan, "agreement_n": 0, "seed_to_seed": np.nan, "seed_to_seed_n": 0}
-            if agree_frame is not None and task in set(agree_frame["task"]):
-                mine = agree_frame[(agree_frame["task"] == task)]
-                got = score_agreement(data_root, task, rec.proxy, mine[mine["seed"] == seed])
-                if got:
-                    row["agreement"], row["agreement_n"] = got
-                row["seed_to_seed"], row["seed_to_seed_n"] = seed_to_seed(mine, rec.proxy)
+            got = score_agreement(data_root, task, rec.proxy, agree)
+            if got:
+                row["agreement"], row["agreement_n"] = got
+            if noise is not None:
+                row["seed_to_seed"], row["seed_to_seed_n"] = seed_to_seed(noise, rec.proxy, seed, other)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -161,15 +184,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="+", default=list(NB201_TASKS))
     parser.add_argument("--n-archs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--agreement", type=Path, help="run dir with Suite-Zero's archs scored at seeds 0 and 1")
+    parser.add_argument("--agreement", type=Path, help="more scores of the same seed (e.g. on Suite-Zero's archs)")
+    parser.add_argument("--noise", type=Path, help="scores of another seed on some of the sampled archs")
     parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--write-sample", type=Path, metavar="FILE",
+                        help="instead: write the first --sample-size archs of the first task's sample to FILE "
+                             "(to score them with another seed: archs=FILE seed=1)")
+    parser.add_argument("--sample-size", type=int, default=50)
     parser.add_argument("--data-root", type=Path, default=os.environ.get("ZCBENCH_DATA"))
     parser.add_argument("--out", type=Path, default=Path("results/proxy_validation_nb201.md"))
     args = parser.parse_args(argv)
     if args.data_root is None:
         parser.error("set --data-root or ZCBENCH_DATA")
+    if args.write_sample:
+        truth = ground_truth(load_task(args.tasks[0]), args.data_root)
+        archs = sample_archs(truth["arch"], min(args.n_archs, len(truth)), args.seed)[:args.sample_size]
+        args.write_sample.write_text("\n".join(archs) + "\n")
+        print(f"wrote the first {len(archs)} archs of {args.tasks[0]}'s seed-{args.seed} sample to {args.write_sample}")
+        return
     table = validation_table(args.cache_dir, args.data_root, args.tasks, args.n_archs, args.seed,
-                             args.agreement, args.n_boot)
+                             args.agreement, args.noise, args.n_boot)
     intro = (f"Produced by `python -m zcbench.analysis.proxy_validation` from {args.cache_dir}/<task>/scores.h5: "
              f"each task's seeded sample of {args.n_archs} archs (seed {args.seed}; one batch of 64 real "
              "CIFAR-10 images per task, CIFAR-10 resized to 16x16 as the stand-in for ImageNet16-120), "
