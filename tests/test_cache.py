@@ -103,3 +103,53 @@ def test_merge_shards(tmp_path):
                    sorted(tmp_path.glob("scores.shard-*.h5")))
     frame = load_scores(merged.path)
     assert sorted(frame["arch"]) == ["a", "b", "c"] and frame["accuracy"].notna().all()
+
+
+def _write_version_1(path, rows: list[dict]) -> None:
+    """A score file as zcbench wrote it before format version 2: one string per row."""
+    string = h5py.string_dtype("utf-8")
+    frame = pd.DataFrame(rows)
+    with h5py.File(path, "w") as f:
+        f.attrs["format"], f.attrs["format_version"] = "zcbench-scores", 1
+        g = f.create_group("scores")
+        for c in ["task", "proxy", "arch", "seed", "settings", "score", "seconds", "error", "proxy_version"]:
+            values = frame[c].to_numpy()
+            if c in ("seed", "score", "seconds"):
+                g.create_dataset(c, data=values.astype("int64" if c == "seed" else "float64"))
+            else:
+                g.create_dataset(c, data=np.asarray(values, dtype=object), dtype=string)
+        t = f.create_group("truth")
+        t.create_dataset("task", data=np.asarray(["t"], dtype=object), dtype=string)
+        t.create_dataset("arch", data=np.asarray(["a"], dtype=object), dtype=string)
+        t.create_dataset("accuracy", data=np.array([90.0]))
+
+
+def test_version_1_files_are_read_and_rewritten_as_version_2(tmp_path):
+    path = tmp_path / "scores.h5"
+    rows = [_row("a", score=1.5), _row("b", proxy="synflow", score=2.0), _row("c", error="boom", score=float("nan"))]
+    _write_version_1(path, rows)
+    old, truth = read_h5(path)
+    assert list(old["arch"]) == ["a", "b", "c"] and list(old["error"]) == ["", "", "boom"]
+    cache = ScoreCache(path)
+    cache.add([_row("d", score=3.0)])
+    cache.checkpoint()
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format_version"] == 2 and f["scores/arch"].dtype == np.int32
+        assert sorted(v.decode() for v in f["scores/arch__values"][()]) == ["a", "b", "c", "d"]
+    new, truth2 = read_h5(path)
+    pd.testing.assert_frame_equal(new.iloc[:3], old)
+    pd.testing.assert_frame_equal(truth2, truth)
+    assert new.iloc[3]["arch"] == "d" and new.iloc[3]["score"] == 3.0
+
+
+def test_damaged_codes_and_empty_files(tmp_path):
+    path = tmp_path / "scores.h5"
+    cache = ScoreCache(path)
+    cache.checkpoint()  # an empty file round-trips
+    assert read_h5(path)[0].empty
+    cache.add([_row("a")])
+    cache.checkpoint()
+    with h5py.File(path, "r+") as f:
+        f["scores/arch"][0] = 7
+    with pytest.raises(CacheError, match="codes outside its 1 values"):
+        read_h5(path)

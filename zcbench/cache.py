@@ -1,10 +1,15 @@
 """HDF5 store of proxy scores: resumable, crash-safe, mergeable across shards.
 
-Layout of a score file (format "zcbench-scores", version 1):
+Layout of a score file (format "zcbench-scores", version 2):
 
     /            attrs: format, format_version
     /scores/     one 1-D dataset per column of SCORE_COLUMNS (a tidy table)
     /truth/      task, arch, accuracy: the ground truth joined for those archs
+
+Version 2 stores each text column dictionary-encoded: `<column>` holds int32
+codes (gzip) into `<column>__values`, the column's distinct strings, since a
+few settings strings and architectures repeat over thousands of rows (about
+10x smaller than version 1's one string per row). Version 1 files are read.
 
 A row's key is (task, proxy, arch, seed, settings). `settings` spells out
 everything else that changes a score (batch size, input images, resolution,
@@ -33,7 +38,8 @@ import pandas as pd
 
 from .errors import CacheError
 
-FORMAT, FORMAT_VERSION = "zcbench-scores", 1
+FORMAT, FORMAT_VERSION = "zcbench-scores", 2
+READABLE_VERSIONS = (1, 2)
 KEY = ["task", "proxy", "arch", "seed", "settings"]
 SCORE_COLUMNS = KEY + ["score", "seconds", "error", "proxy_version"]
 TRUTH_COLUMNS = ["task", "arch", "accuracy"]
@@ -71,18 +77,27 @@ def read_h5(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                              f"(format attribute {f.attrs.get('format')!r}, expected {FORMAT!r}); "
                              "zcbench will not overwrite it: choose another out_dir")
         version = int(f.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise CacheError(f"{path} has cache format version {version}; this zcbench reads "
-                             f"version {FORMAT_VERSION}")
+                             f"versions {', '.join(map(str, READABLE_VERSIONS))}")
         tables = []
         for group, columns in (("scores", SCORE_COLUMNS), ("truth", TRUTH_COLUMNS)):
             try:
                 data = {c: f[group][c][()] for c in columns}
+                uniques = {c: f[group][f"{c}__values"][()] for c in columns if c in _STRING and version >= 2}
             except KeyError as err:
                 raise CacheError(f"{path} is missing {group}/{err.args[0]}: the file is damaged") from None
             for c in columns:
                 if c in _STRING:
-                    data[c] = [v.decode() if isinstance(v, bytes) else str(v) for v in data[c]]
+                    text = uniques.get(c, data[c])
+                    text = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in text], dtype=object)
+                    if c in uniques:
+                        codes = np.asarray(data[c], dtype=np.int64)
+                        if len(codes) and (codes.min() < 0 or codes.max() >= len(text)):
+                            raise CacheError(f"{path}: {group}/{c} has codes outside its {len(text)} values: "
+                                             "the file is damaged")
+                        text = text[codes] if len(codes) else np.array([], dtype=object)
+                    data[c] = list(text)
             tables.append(_typed(pd.DataFrame(data), columns) if len(data[columns[0]]) else _empty(columns))
     return tables[0], tables[1]
 
@@ -96,12 +111,15 @@ def write_h5(path: str | Path, scores: pd.DataFrame, truth: pd.DataFrame) -> Non
         f.attrs["format"], f.attrs["format_version"] = FORMAT, FORMAT_VERSION
         for group, frame, columns in (("scores", scores, SCORE_COLUMNS), ("truth", truth, TRUTH_COLUMNS)):
             g = f.create_group(group)
+            packed = {"compression": "gzip", "shuffle": True} if len(frame) else {}
             for c in columns:
                 values = frame[c].to_numpy()
                 if c in _STRING:
-                    g.create_dataset(c, data=np.asarray(values, dtype=object), dtype=string)
+                    codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=True)
+                    g.create_dataset(c, data=codes.astype("int32"), **packed)
+                    g.create_dataset(f"{c}__values", data=np.asarray(uniques, dtype=object), dtype=string)
                 else:
-                    g.create_dataset(c, data=values.astype("int64" if c == "seed" else "float64"))
+                    g.create_dataset(c, data=values.astype("int64" if c == "seed" else "float64"), **packed)
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
