@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from zcbench.analysis.paper_tables import paper_values
+from zcbench.benchmarks.tasks import load_task
 from zcbench.cache import load_scores
 from zcbench.harness import compose, run
 
@@ -50,6 +51,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archs", type=int, default=2)
     parser.add_argument("--tnb-size", type=int, default=64)
+    parser.add_argument("--vit-size", type=int, default=None,
+                        help="image size of AutoFormer tasks (default: the task's own, 224)")
     parser.add_argument("--tasks", nargs="*", help="default: the paper's 19 CNN tasks")
     parser.add_argument("--proxies", default="all", help="proxy=... of the runs (the grid shows every proxy cached)")
     parser.add_argument("--retry-failed", action="store_true", help="recompute cached failures (after a fix)")
@@ -63,6 +66,8 @@ def main() -> None:
                      f"out_dir={args.runs / task}", f"retry_failed={str(args.retry_failed).lower()}"]
         if task.startswith("tnb101"):
             overrides.append(f"task.image_size={args.tnb_size}")
+        elif args.vit_size and load_task(task).space.startswith("autoformer"):
+            overrides.append(f"task.image_size={args.vit_size}")
         result = run(compose(overrides))
         frame = load_scores(result.scores_path)
         frames.append(frame[frame["task"] == task])
@@ -74,7 +79,8 @@ def main() -> None:
     labels = paper_values()["tasks"]
     lines = ["# Every proxy on every paper task", "",
              f"`python benchmarks/task_coverage.py {' '.join(sys.argv[1:])}`, over the score files that the "
-             f"proxy=all runs left in {args.runs}/<task> (seed 0; TransNAS-Bench-101 at {args.tnb_size} px). "
+             f"proxy=all runs left in {args.runs}/<task> (seed 0; TransNAS-Bench-101 at {args.tnb_size} px"
+             + (f", AutoFormer at {args.vit_size} px" if args.vit_size else "") + "). "
              "A cell is ok when every scored arch got a finite score, else failed/scored and the most "
              "frequent reason [r] (listed below). Archs scored per task: "
              + ", ".join(f"{t} {archs[t]}" for t in tasks) + ". Ground truth joined for every scored arch: "

@@ -36,12 +36,29 @@ def tangent_features(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if isinstance(logits, tuple):
         logits = logits[-1]
     per_sample = logits.reshape(logits.shape[0], -1).sum(dim=1)
-    rows = []
+    out = None
     for i in range(per_sample.shape[0]):
         grads = torch.autograd.grad(per_sample[i], weights, retain_graph=i + 1 < per_sample.shape[0],
                                     allow_unused=True)
-        rows.append(torch.cat([g.reshape(-1) for g in grads if g is not None]))
-    return torch.stack(rows)
+        row = torch.cat([g.reshape(-1) for g in grads if g is not None])
+        if out is None:  # one (batch, weights) buffer, filled row by row (no stacked copy)
+            out = row.new_empty((per_sample.shape[0], row.numel()))
+        out[i] = row
+    return out
+
+
+def gram(feats: torch.Tensor, block: int = 1 << 22) -> np.ndarray:
+    """J J^T in float64, summed over column blocks so that J itself stays float32.
+
+    A float64 copy of J would need samples x weights x 8 bytes (13 GB for 16 samples of an
+    AutoFormer-B subnet); the blocks need 16 x 4M x 8 bytes at most.
+    """
+    n = feats.shape[0]
+    kernel = torch.zeros((n, n), dtype=torch.float64, device=feats.device)
+    for start in range(0, feats.shape[1], block):
+        part = feats[:, start:start + block].double()
+        kernel += part @ part.T
+    return kernel.cpu().numpy()
 
 
 #: a kernel whose lambda_min / lambda_max is at or below this is singular. Float32 gradients leave a
@@ -89,10 +106,10 @@ def ntk(probe: Probe, samples: int = 16, log: bool = True) -> float:
     if x.shape[0] < 2:
         raise ValueError("the NTK condition number needs at least 2 samples")
     net = probe.working_copy()  # weights are only read; its buffers are restored on every call
-    feats = tangent_features(net, x).double()
-    cond = condition_number((feats @ feats.T).cpu().numpy())
+    feats = tangent_features(net, x)
+    cond = condition_number(gram(feats))
     if not math.isfinite(cond):
-        ratio = float((feats.sum(0).norm() / feats.norm(dim=1).mean().clamp_min(1e-300)).item())
+        ratio = float((feats.double().sum(0).norm() / feats.double().norm(dim=1).mean().clamp_min(1e-300)).item())
         why = (" (the per-sample gradients sum to zero: BatchNorm in train mode feeds the output "
                "affinely)" if ratio < 1e-3 else "")
         raise ValueError(f"the NTK is singular (lambda_min <= {SINGULAR_RTOL:g} lambda_max){why}: "
