@@ -99,3 +99,19 @@ def test_agreement_and_seed_to_seed(tmp_path, real_data):
 def test_missing_cache_says_how_to_fill_it(tmp_path, real_data):
     with pytest.raises(FileNotFoundError, match="python -m zcbench proxy=all task=nb201_cifar10"):
         validation_table(tmp_path, real_data, [TASK], n_archs=10)
+
+
+def test_zen_reference_and_agreement_come_from_naslibs_full_space_scores(real_data):
+    from zcbench.analysis.proxy_validation import full_space_agreement, full_space_scores
+
+    full = full_space_scores(real_data, TASK, "zen")
+    if full is None:
+        pytest.skip("no full_space/nb201_zen in the data folder")
+    assert len(full) == 15625
+    rho, source = reference_for(real_data, TASK, "zen", {})
+    assert rho == pytest.approx(stats.spearmanr(full["ref"], full["accuracy"]).statistic)
+    assert "full-space" in source
+    some = full.iloc[:30]
+    ours = pd.DataFrame({"proxy": "zen", "arch": some["arch"], "score": some["ref"] * 2.0, "error": ""})
+    assert full_space_agreement(real_data, TASK, "zen", ours) == (pytest.approx(1.0), 30)
+    assert full_space_scores(real_data, TASK, "nwot") is None

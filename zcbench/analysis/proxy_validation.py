@@ -21,6 +21,7 @@ noise, the ceiling for any agreement.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from pathlib import Path
 from typing import Sequence
@@ -29,12 +30,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..benchmarks import read_ground_truth
 from ..benchmarks.tasks import ground_truth, load_task
 from ..cache import load_scores
 from ..harness import sample_archs
 from ..proxies import PROXIES
 from .paper_tables import paper_values
-from .reference import published_spearman, score_agreement, suite_zero_spearman
+from ..spaces import get_space
+from .reference import NASLIB_NAMES, published_spearman, score_agreement, suite_zero_spearman
 from .stats import bootstrap_interval, correlation_table, ranks_failed_last
 from .tables import to_markdown
 
@@ -69,6 +72,37 @@ def current_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[current.isna() | (frame["proxy_version"] == current)]
 
 
+#: proxies whose NASLib scores exist for the whole NB201 space (data/full_space/): folder, file pattern
+FULL_SPACE = {"zen": ("full_space/nb201_zen/zen", "benchmark--nasbench201--{dataset}--*.json")}
+
+
+@functools.lru_cache(maxsize=None)
+def full_space_scores(data_root: Path, task: str, proxy: str) -> pd.DataFrame | None:
+    """NASLib's score of `proxy` for every NB201 arch of the task (arch, accuracy, ref); None if absent."""
+    if proxy not in FULL_SPACE or task not in NASLIB_NAMES or not task.startswith("nb201"):
+        return None
+    folder, pattern = FULL_SPACE[proxy]
+    if not (Path(data_root) / folder).is_dir():
+        return None
+    frame = read_ground_truth("naslib_full_space", data_root, dir=folder,
+                              pattern=pattern.format(dataset=NASLIB_NAMES[task][1]))
+    space = get_space(load_task(task).space)
+    return pd.DataFrame({"arch": [space.canonical(k) for k in frame["key"]], "accuracy": frame["accuracy"],
+                         "ref": frame[f"ref_{proxy}"]})
+
+
+def full_space_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) -> tuple[float, int] | None:
+    """Spearman between our score and NASLib's full-space score of the same archs (failures last)."""
+    ref = full_space_scores(data_root, task, proxy)
+    if ref is None:
+        return None
+    mine = ours[ours["proxy"] == proxy][["arch", "score", "error"]].merge(ref[["arch", "ref"]], on="arch")
+    if len(mine) < 3:
+        return None
+    return float(stats.spearmanr(ranks_failed_last(mine["score"].where(mine["error"] == "")),
+                                 mine["ref"]).statistic), len(mine)
+
+
 def reference_for(data_root: Path, task: str, proxy: str, single: dict) -> tuple[float, str]:
     """(published rho, where it comes from); (nan, '-') when nothing was published."""
     pub = published_spearman(data_root, task, proxy)
@@ -77,6 +111,10 @@ def reference_for(data_root: Path, task: str, proxy: str, single: dict) -> tuple
     sz = suite_zero_spearman(data_root, task, proxy)
     if sz:
         return sz[0], f"Suite-Zero stored scores ({sz[1]} archs)"
+    full = full_space_scores(data_root, task, proxy)
+    if full is not None:  # NASLib stores -1e8 for a failed arch, which ranks it last
+        return (float(stats.spearmanr(full["ref"], full["accuracy"]).statistic),
+                f"NASLib full-space scores ({len(full)} archs)")
     value = single.get(proxy, {}).get(task)
     if value is not None:
         return float(value), "its paper (paper_values.yaml)"
@@ -138,7 +176,8 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
                    "difference": rec.spearman_failed_last - ref,
                    "within_0.05": bool(abs(rec.spearman_failed_last - ref) <= TOLERANCE) if np.isfinite(ref) else None,
                    "agreement": np.nan, "agreement_n": 0, "seed_to_seed": np.nan, "seed_to_seed_n": 0}
-            got = score_agreement(data_root, task, rec.proxy, agree)
+            got = score_agreement(data_root, task, rec.proxy, agree) or \
+                full_space_agreement(data_root, task, rec.proxy, frame)
             if got:
                 row["agreement"], row["agreement_n"] = got
             if noise is not None:
