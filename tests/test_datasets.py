@@ -290,3 +290,11 @@ def test_bad_batch_size(tiny_cifar10: Path) -> None:
         ds.load_batch("cifar10", tiny_cifar10, 33, seed=0)
     with pytest.raises(ValueError, match=">= 1"):
         ds.load_batch("cifar10", tiny_cifar10, 0, seed=0)
+
+
+def test_standin_for_a_task_with_fewer_than_ten_classes_keeps_only_those_classes(real_root: Path) -> None:
+    """Chaoyang has 4 classes: the CIFAR-10 stand-in draws only images of classes 0..3, and says so."""
+    batch = ds.load_batch("chaoyang", real_root, 64, seed=0, image_size=32, num_classes=4)
+    assert batch.dataset == "cifar10" and "STAND-IN" in batch.source
+    assert "classes 0..3" in batch.source and set(batch.labels.tolist()) <= {0, 1, 2, 3}
+    assert len(set(batch.labels.tolist())) == 4

@@ -364,11 +364,17 @@ def _stand_in_batch(dataset: str, images: ImageSet, searched: str, batch_size: i
                     image_size: int | None, num_classes: int | None) -> Batch:
     """Real CIFAR-10 images standing in for a dataset whose files are absent."""
     spec = _SPECS[dataset]
-    _check_classes(num_classes, 10, "CIFAR-10 stand-in images")
+    classes = 10
+    if num_classes is not None and num_classes < 10:  # e.g. Chaoyang's 4: only CIFAR-10 classes 0..k-1
+        keep = images.labels < num_classes
+        images = ImageSet(images.images[keep], images.labels[keep], images.directory, images.files)
+        classes = num_classes
     size = image_size or spec.side
     inputs, labels = _real("cifar10", images, batch_size, seed, size)
     resized = f", resized to {size}x{size}" if size != 32 else ""
+    which = "labels 0..9" if classes == 10 else (f"only the images of CIFAR-10 classes 0..{classes - 1}, "
+                                                  f"as the task has {classes} classes")
     source = (f"CIFAR-10 training images as a STAND-IN for {spec.title} (no {dataset} files "
-              f"at {searched}; real CIFAR-10 images{resized}, labels 0..9, normalised with "
+              f"at {searched}; real CIFAR-10 images{resized}, {which}, normalised with "
               f"CIFAR-10 mean/std; {len(images.labels):,} available) from {images.directory}")
     return Batch(inputs, labels, source, synthetic=False, dataset="cifar10")
