@@ -137,9 +137,12 @@ def collect(cfg: Any, tasks: Sequence[str] | None = None) -> Collected:
             print(f"[zcbench.leaderboard] task {task}: {note}")
         path = Path(cfg.cache_dir) / task
         if path.is_dir() and (any(path.glob("*.h5")) or any(path.glob("*.h5.journal"))):
-            frames.append(load_scores(path))
+            cached = load_scores(path)
+            frames.append(cached)
             if task not in to_score:
                 note = "read from the cache (" + note + ")"
+            n_cached = cached.loc[cached["task"] == task, "arch"].nunique()
+            note += f"; the cache holds {n_cached} archs, all read"
         elif not note.startswith(("no ground truth", "not computed", "scoring failed")):
             note = f"no scores yet in {path}" + (" (not in this run's sample)" if task not in to_score else "")
         status[task] = note
