@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from zcbench.analysis.paper_tables import paper_values
-from zcbench.analysis.proxy_validation import current_rows
+from zcbench.ensembles.table import current_rows
 from zcbench.benchmarks.tasks import load_task
 from zcbench.cache import load_scores
 from zcbench.harness import compose, run

@@ -34,7 +34,7 @@ from ..benchmarks import read_ground_truth
 from ..benchmarks.tasks import ground_truth, load_task
 from ..cache import load_scores
 from ..harness import sample_archs
-from ..proxies import PROXIES
+from ..ensembles.table import current_rows, widest_settings
 from .paper_tables import paper_values
 from ..spaces import get_space
 from .reference import NASLIB_NAMES, published_spearman, score_agreement, suite_zero_spearman
@@ -61,15 +61,7 @@ def sampled_scores(cache_dir: Path, task: str, n_archs: int, seed: int, data_roo
     frame = load_scores(path)
     frame = frame[(frame["task"] == task) & (frame["seed"] == seed) & frame["arch"].isin(archs)]
     frame = current_rows(frame)
-    counts = frame.groupby(["proxy", "settings"]).size().rename("n").reset_index()
-    best = counts.sort_values("n", ascending=False).drop_duplicates("proxy")
-    return frame.merge(best[["proxy", "settings"]], on=["proxy", "settings"])
-
-
-def current_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows computed by the current version of each proxy's code (older rows are stale)."""
-    current = frame["proxy"].map({name: PROXIES.get(name).version for name in PROXIES.names()})
-    return frame[current.isna() | (frame["proxy_version"] == current)]
+    return frame[frame["settings"] == frame["proxy"].map(widest_settings(frame))].reset_index(drop=True)
 
 
 #: proxies whose NASLib scores exist for the whole NB201 space (data/full_space/): folder, file pattern

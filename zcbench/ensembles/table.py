@@ -77,10 +77,21 @@ def split_archs(archs, tune_fraction: float = 0.5, salt: str = "zcbench-ensemble
     return tune, held
 
 
-def _current_versions() -> dict[str, str]:
+def current_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows computed by the current version of each proxy's code (older rows are stale)."""
     from ..proxies import PROXIES
 
-    return {name: PROXIES.get(name).version for name in PROXIES.names()}
+    current = frame["proxy"].map({name: PROXIES.get(name).version for name in PROXIES.names()})
+    return frame[current.isna() | (frame["proxy_version"] == current)]
+
+
+def widest_settings(frame: pd.DataFrame) -> dict[str, str]:
+    """Per proxy, the settings string under which it scored the most distinct archs (ties: the first)."""
+    chosen = {}
+    for proxy, rows in frame.groupby("proxy", sort=True):
+        counts = rows.groupby("settings")["arch"].nunique()
+        chosen[proxy] = counts.sort_values(ascending=False, kind="stable").index[0]
+    return chosen
 
 
 def score_tables(frame: pd.DataFrame, proxies: list[str] | None = None,
@@ -88,10 +99,7 @@ def score_tables(frame: pd.DataFrame, proxies: list[str] | None = None,
     """One ScoreTable per (task, seed) of a load_scores() frame; `proxies` limits the columns."""
     if proxies is not None:
         frame = frame[frame["proxy"].isin(proxies)]
-    frame = frame[frame["accuracy"].notna()]
-    versions = _current_versions()
-    current = frame["proxy"].map(versions)
-    frame = frame[current.isna() | (frame["proxy_version"] == current)]
+    frame = current_rows(frame[frame["accuracy"].notna()])
     tables = {}
     for (task, seed), g in frame.groupby(["task", "seed"], sort=True):
         tables[(task, int(seed))] = _one_table(task, int(seed), g, min_coverage)
@@ -99,13 +107,8 @@ def score_tables(frame: pd.DataFrame, proxies: list[str] | None = None,
 
 
 def _one_table(task: str, seed: int, g: pd.DataFrame, min_coverage: float) -> ScoreTable:
-    chosen, settings = [], {}
-    for proxy, rows in g.groupby("proxy", sort=True):
-        counts = rows.groupby("settings")["arch"].nunique()
-        best = counts.sort_values(ascending=False, kind="stable").index[0]
-        settings[proxy] = best
-        chosen.append(rows[rows["settings"] == best])
-    g = pd.concat(chosen, ignore_index=True)
+    settings = widest_settings(g)
+    g = g[g["settings"] == g["proxy"].map(settings)].reset_index(drop=True)
     coverage = g.groupby("proxy")["arch"].nunique()
     median = float(coverage.median())
     left_out = {p: f"scored {int(n)} archs, under {min_coverage:.0%} of the median proxy's {median:.0f}"

@@ -109,7 +109,8 @@ def ntk(probe: Probe, samples: int = 16, log: bool = True) -> float:
     feats = tangent_features(net, x)
     cond = condition_number(gram(feats))
     if not math.isfinite(cond):
-        ratio = float((feats.double().sum(0).norm() / feats.double().norm(dim=1).mean().clamp_min(1e-300)).item())
+        rows = feats.double()
+        ratio = float((rows.sum(0).norm() / rows.norm(dim=1).mean().clamp_min(1e-300)).item())
         why = (" (the per-sample gradients sum to zero: BatchNorm in train mode feeds the output "
                "affinely)" if ratio < 1e-3 else "")
         raise ValueError(f"the NTK is singular (lambda_min <= {SINGULAR_RTOL:g} lambda_max){why}: "
