@@ -30,12 +30,13 @@ task-coverage:  ## proxy=all on 2 archs of each of the paper's 19 CNN tasks (TNB
 VALIDATION_ARCHS ?= 1000
 validate-proxies:  ## proxy=all vs the published rho on NB201 (1,000 archs x 3 tasks): results/proxy_validation_nb201.md
 	for t in nb201_cifar10 nb201_cifar100 nb201_imagenet16_120; do \
-	  $(PYTHON) -m zcbench proxy=all task=$$t n_archs=$(VALIDATION_ARCHS) out_dir=results/cache/$$t progress=false || exit 1; \
+	  $(PYTHON) -m zcbench proxy=all task=$$t n_archs=$(VALIDATION_ARCHS) out_dir=results/cache/$$t \
+	    hydra.run.dir=runs/validate/$$t progress=false || exit 1; \
 	done
 	$(PYTHON) -m zcbench.analysis.proxy_validation --tasks nb201_cifar10 --n-archs $(VALIDATION_ARCHS) \
 	  --write-sample results/nb201_cifar10_seed1/archs.txt --sample-size 50
 	$(PYTHON) -m zcbench proxy=all task=nb201_cifar10 archs=results/nb201_cifar10_seed1/archs.txt seed=1 \
-	  out_dir=results/nb201_cifar10_seed1 progress=false
+	  out_dir=results/nb201_cifar10_seed1 hydra.run.dir=runs/validate/seed1 progress=false
 	$(PYTHON) -m zcbench.analysis.proxy_validation --n-archs $(VALIDATION_ARCHS) \
 	  --noise results/nb201_cifar10_seed1 --out results/proxy_validation_nb201.md
 

@@ -153,3 +153,20 @@ def test_damaged_codes_and_empty_files(tmp_path):
         f["scores/arch"][0] = 7
     with pytest.raises(CacheError, match="codes outside its 1 values"):
         read_h5(path)
+
+
+def test_a_cache_with_nothing_new_is_not_rewritten(tmp_path):
+    path = tmp_path / "scores.h5"
+    cache = ScoreCache(path)
+    cache.add([_row("a"), _row("b")])
+    cache.set_truth(pd.DataFrame({"task": ["t", "t"], "arch": ["a", "b"], "accuracy": [90.0, 80.0]}))
+    cache.checkpoint()
+    stamp = path.stat().st_mtime_ns
+    again = ScoreCache(path)
+    again.set_truth(pd.DataFrame({"task": ["t"], "arch": ["b"], "accuracy": [80.0]}))  # already held
+    again.checkpoint()
+    assert path.stat().st_mtime_ns == stamp
+    again.set_truth(pd.DataFrame({"task": ["t"], "arch": ["b"], "accuracy": [81.0]}))  # a real change
+    again.checkpoint()
+    assert path.stat().st_mtime_ns != stamp
+    assert read_h5(path)[1].set_index("arch").loc["b", "accuracy"] == 81.0

@@ -146,6 +146,7 @@ class ScoreCache:
         else:
             self.scores, self.truth = _empty(SCORE_COLUMNS), _empty(TRUTH_COLUMNS)
         self._pending: list[dict] = []
+        self._dirty = False  # scores or truth changed in memory since the file was written
         self._replay_journal()
         self._index = self._build_index()
 
@@ -177,15 +178,28 @@ class ScoreCache:
             self._index[tuple(r[k] for k in KEY)] = (r["proxy_version"], r["error"])
 
     def set_truth(self, truth: pd.DataFrame) -> None:
-        """Record ground truth (task, arch, accuracy) for archs in this file."""
-        self.truth = _combine(self.truth, _typed(truth, TRUTH_COLUMNS), ["task", "arch"])
+        """Record ground truth (task, arch, accuracy) for archs in this file (rows already held are no change)."""
+        truth = _typed(truth, TRUTH_COLUMNS)
+        held = self.truth.set_index(["task", "arch"])["accuracy"]
+        before = held.reindex(pd.MultiIndex.from_frame(truth[["task", "arch"]])).to_numpy()
+        changed = ~(before == truth["accuracy"].to_numpy())  # new archs compare as NaN: changed
+        if changed.any():
+            self.truth = _combine(self.truth, truth[changed], ["task", "arch"])
+            self._dirty = True
 
     def checkpoint(self) -> None:
-        """Fold journal rows into the HDF5 file (atomic replace), then drop the journal."""
+        """Fold journal rows into the HDF5 file (atomic replace), then drop the journal.
+
+        A cache with nothing new is not rewritten, so rerunning a finished command leaves the
+        file as it was.
+        """
+        if not (self._pending or self._dirty or not self.path.exists()):
+            return
         if self._pending:
             self.scores = _combine(self.scores, _typed(pd.DataFrame(self._pending), SCORE_COLUMNS), KEY)
             self._pending = []
         write_h5(self.path, self.scores, self.truth)
+        self._dirty = False
         if self.journal.exists():
             self.journal.unlink()
 
@@ -240,6 +254,7 @@ def merge(target: str | Path, sources: Iterable[str | Path]) -> ScoreCache:
         scores, truth = read_h5(src)
         cache.scores = _combine(cache.frame(), scores, KEY)
         cache._pending = []
+        cache._dirty = True
         cache.set_truth(truth)
     cache.checkpoint()
     return cache
