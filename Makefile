@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-.PHONY: install test test-slow bench bench-quick task-coverage validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -39,6 +39,29 @@ validate-proxies:  ## proxy=all vs the published rho on NB201 (1,000 archs x 3 t
 	  out_dir=results/nb201_cifar10_seed1 hydra.run.dir=runs/validate/seed1 progress=false
 	$(PYTHON) -m zcbench.analysis.proxy_validation --n-archs $(VALIDATION_ARCHS) \
 	  --noise results/nb201_cifar10_seed1 --out results/proxy_validation_nb201.md
+
+# Every proxy on the other 16 CNN tasks (NB101, NB301, TNB micro/macro x 7) into the same caches, then
+# the proxy x 19-task table against Suite-Zero. Default: 100 archs per task, TNB at 64 px (a CPU
+# session does a few tasks: rerun to continue, each cache resumes). FULL=1: 1,000 archs, TNB at 256 px.
+ifeq ($(FULL),1)
+TASK_ARCHS ?= 1000
+TNB_SIZE ?= 256
+else
+TASK_ARCHS ?= 100
+TNB_SIZE ?= 64
+endif
+SCORE_TASKS ?= nb101_cifar10 nb301_cifar10 \
+  $(addprefix tnb101_micro_,class_scene class_object room_layout jigsaw autoencoder normal segmentsemantic) \
+  $(addprefix tnb101_macro_,class_scene class_object room_layout jigsaw autoencoder normal segmentsemantic)
+task-scores:  ## proxy=all on TASK_ARCHS archs of each of SCORE_TASKS (into results/cache/<task>/, resumable)
+	for t in $(SCORE_TASKS); do \
+	  size=""; case $$t in tnb101_*) size="task.image_size=$(TNB_SIZE)";; esac; \
+	  $(PYTHON) -m zcbench proxy=all task=$$t n_archs=$(TASK_ARCHS) $$size out_dir=results/cache/$$t \
+	    hydra.run.dir=runs/task_scores/$$t progress=false || exit 1; \
+	done
+
+task-table:  ## every proxy x the 19 CNN tasks vs Suite-Zero, from the caches: results/task_table.md/.csv
+	$(PYTHON) -m zcbench.analysis.task_table --out results/task_table.md
 
 VALIDATE_PROXIES ?= [nwot,synflow]
 VALIDATE_PROXIES_NB301 ?= [params,synflow,nwot]

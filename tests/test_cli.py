@@ -1,6 +1,7 @@
 """The main command end to end: configs, outputs, resume, kill, errors."""
 from __future__ import annotations
 
+import random
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from omegaconf import open_dict
 import zcbench
 from zcbench.benchmarks.tasks import CONF_DIR, Task, load_task, task_names
 from zcbench.errors import DataNotFoundError, InvalidArchError, UnknownNameError, ZcbenchError
-from zcbench.harness import compose, resolve_proxies, run
+from zcbench.harness import compose, resolve_proxies, run, sample_archs
 from zcbench.proxies import PROXIES
 from zcbench.proxies.registry import proxy
 from zcbench.spaces import get_space
@@ -272,3 +273,20 @@ def test_exclude_archs_keeps_the_sample_disjoint(tmp_path, real_data):
     second = run(_cfg(tmp_path / "b", real_data, "proxy=params", "n_archs=5", "seed=3",
                       f"exclude_archs={listing}"))
     assert not set(zcbench.load_scores(second.scores_path)["arch"]) & set(chosen)
+
+
+@pytest.mark.parametrize("pool_size", [292, 725, 3256, 4096, 15625])
+def test_samples_are_nested_so_small_caches_start_large_ones(pool_size):
+    pool = [f"arch{i}" for i in range(pool_size)]
+    big = sample_archs(pool, min(1000, pool_size), 3)
+    for n in (1, 30, 100, min(700, pool_size)):
+        assert sample_archs(pool, n, 3) == big[:n]
+    assert len(set(big)) == len(big) and set(big) <= set(pool)
+    assert sample_archs(pool, 30, 4) != sample_archs(pool, 30, 3)
+
+
+def test_nb201_samples_are_unchanged_so_existing_caches_still_match():
+    # random.sample drew NB201's samples with its index-rejection branch; sample_archs keeps those draws
+    pool = [f"arch{i}" for i in range(15625)]
+    for n in (60, 200, 1000):
+        assert sample_archs(pool, n, 0) == random.Random(0).sample(sorted(pool), n)

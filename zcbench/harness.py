@@ -96,10 +96,20 @@ def read_arch_file(path: str | Path, space: SearchSpace) -> list[str]:
 
 
 def sample_archs(pool: Sequence[str], n: int, seed: int) -> list[str]:
-    """n archs drawn uniformly without replacement from `pool`, reproducibly for a seed."""
+    """n archs drawn uniformly without replacement from `pool`, reproducibly for a seed.
+
+    Samples are nested: the first m archs of a seed's n-sample are its m-sample,
+    so caches filled by a small run are the start of a larger one. (random.sample
+    switches algorithm with n and the pool size, which breaks that; the draws
+    here are those of its index-rejection branch, which NB201 samples always used.)
+    """
     if n > len(pool):
         raise ZcbenchError(f"n_archs={n} but only {len(pool)} architectures have ground truth")
-    return random.Random(seed).sample(sorted(pool), n)
+    ordered, rng = sorted(pool), random.Random(seed)
+    picked: dict[int, None] = {}
+    while len(picked) < n:
+        picked.setdefault(rng.randrange(len(ordered)))
+    return [ordered[i] for i in picked]
 
 
 def sample_from_space(space: SearchSpace, n: int, seed: int, max_tries: int = 100) -> list[str]:

@@ -37,7 +37,7 @@ from ..harness import sample_archs
 from ..ensembles.table import current_rows, widest_settings
 from .paper_tables import paper_values
 from ..spaces import get_space
-from .reference import NASLIB_NAMES, published_spearman, score_agreement, suite_zero_spearman
+from .reference import NASLIB_NAMES, published_spearman, score_agreement, suite_zero_frame, suite_zero_spearman
 from .stats import bootstrap_interval, correlation_table, ranks_failed_last
 from .tables import to_markdown
 
@@ -64,22 +64,42 @@ def sampled_scores(cache_dir: Path, task: str, n_archs: int, seed: int, data_roo
     return frame[frame["settings"] == frame["proxy"].map(widest_settings(frame))].reset_index(drop=True)
 
 
-#: proxies whose NASLib scores exist for the whole NB201 space (data/full_space/): folder, file pattern
-FULL_SPACE = {"zen": ("full_space/nb201_zen/zen", "benchmark--nasbench201--{dataset}--*.json")}
+#: NASLib's scores of some proxies for every arch of a space (data/full_space/; final-epoch ground truth,
+#: the same values the tasks use): (task prefix, proxy) -> (folder, file pattern with {dataset})
+FULL_SPACE = {
+    ("nb201_", "zen"): ("full_space/nb201_zen/zen", "benchmark--nasbench201--{dataset}--*.json"),
+    ("tnb101_micro_", "zen"): ("full_space/all_benchmarks_zen/zen", "benchmark--transbench101_micro--{dataset}--*.json"),
+    ("tnb101_macro_", "zen"): ("full_space/tnb101_macro_zen/zen", "benchmark--transbench101_macro--{dataset}--*.json"),
+}
+for _kind in ("micro", "macro"):  # synflow and epe_nas: the four TNB tasks with class-like labels only
+    for _proxy in ("synflow", "epe_nas"):
+        FULL_SPACE[(f"tnb101_{_kind}_", _proxy)] = (f"full_space/tnb101_classification_{_proxy}/{_proxy}",
+                                                   f"benchmark--transbench101_{_kind}--{{dataset}}--*.json")
+
+
+def _full_space_source(data_root: Path, task: str, proxy: str) -> tuple[str, str] | None:
+    """(folder, glob) of NASLib's full-space scores of `proxy` on `task`, if the data folder has them."""
+    if task not in NASLIB_NAMES:
+        return None
+    for (prefix, name), (folder, pattern) in FULL_SPACE.items():
+        if name == proxy and task.startswith(prefix):
+            pattern = pattern.format(dataset=NASLIB_NAMES[task][1])
+            if any((Path(data_root) / folder).glob(pattern)):
+                return folder, pattern
+    return None
 
 
 @functools.lru_cache(maxsize=None)
 def full_space_scores(data_root: Path, task: str, proxy: str) -> pd.DataFrame | None:
-    """NASLib's score of `proxy` for every NB201 arch of the task (arch, accuracy, ref); None if absent."""
-    if proxy not in FULL_SPACE or task not in NASLIB_NAMES or not task.startswith("nb201"):
+    """NASLib's score of `proxy` for every arch of the task's space (arch, accuracy, ref); None if absent."""
+    source = _full_space_source(data_root, task, proxy)
+    if source is None:
         return None
-    folder, pattern = FULL_SPACE[proxy]
-    if not (Path(data_root) / folder).is_dir():
+    frame = read_ground_truth("naslib_full_space", data_root, dir=source[0], pattern=source[1])
+    if f"ref_{proxy}" not in frame:
         return None
-    frame = read_ground_truth("naslib_full_space", data_root, dir=folder,
-                              pattern=pattern.format(dataset=NASLIB_NAMES[task][1]))
     space = get_space(load_task(task).space)
-    return pd.DataFrame({"arch": [space.canonical(k) for k in frame["key"]], "accuracy": frame["accuracy"],
+    return pd.DataFrame({"arch": [space.from_benchmark_key(k) for k in frame["key"]], "accuracy": frame["accuracy"],
                          "ref": frame[f"ref_{proxy}"]})
 
 
@@ -95,6 +115,34 @@ def full_space_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFr
                                  mine["ref"]).statistic), len(mine)
 
 
+def reference_on_archs(data_root: Path, task: str, proxy: str, sample: pd.DataFrame,
+                       min_archs: int = 10) -> tuple[float, int] | None:
+    """Spearman of the reference's own per-arch scores vs our ground truth, on our sampled archs.
+
+    It separates the two reasons a rho can differ from the published one: if the reference's
+    scores give our rho on our archs, the difference is the sample; if not, the scores differ.
+    Uses NASLib's full-space scores where they exist, else Suite-Zero's stored scores (archs
+    both have); None with fewer than `min_archs` such archs.
+    """
+    truth = sample[["arch", "accuracy"]].drop_duplicates("arch").dropna()
+    full = full_space_scores(data_root, task, proxy)
+    if full is not None:
+        both = truth.merge(full[["arch", "ref"]], on="arch")
+    elif task in NASLIB_NAMES:
+        stored = suite_zero_frame(data_root, task)
+        if f"ref_{proxy}" not in stored:
+            return None
+        stored["arch"] = [get_space(load_task(task).space).from_benchmark_key(k) for k in stored["key"]]
+        stored = stored.groupby("arch", as_index=False)[f"ref_{proxy}"].mean()  # NB101: several keys per cell
+        both = truth.merge(stored.rename(columns={f"ref_{proxy}": "ref"}), on="arch")
+    else:
+        return None
+    both = both[np.isfinite(both["ref"])]
+    if len(both) < min_archs or both["ref"].nunique() < 2:
+        return None
+    return float(stats.spearmanr(both["ref"], both["accuracy"]).statistic), len(both)
+
+
 def reference_for(data_root: Path, task: str, proxy: str, single: dict) -> tuple[float, str]:
     """(published rho, where it comes from); (nan, '-') when nothing was published."""
     pub = published_spearman(data_root, task, proxy)
@@ -102,7 +150,8 @@ def reference_for(data_root: Path, task: str, proxy: str, single: dict) -> tuple
         return pub[0], f"NASLib correlation runs ({pub[2]} x 200 archs, std {pub[1]:.3f})"
     sz = suite_zero_spearman(data_root, task, proxy)
     if sz:
-        return sz[0], f"Suite-Zero stored scores ({sz[1]} archs)"
+        epoch = ", best-epoch accuracy" if task.startswith("tnb101") else ""  # TNB tasks here use the final epoch
+        return sz[0], f"Suite-Zero stored scores ({sz[1]} archs{epoch})"
     full = full_space_scores(data_root, task, proxy)
     if full is not None:  # NASLib stores -1e8 for a failed arch, which ranks it last
         return (float(stats.spearmanr(full["ref"], full["accuracy"]).statistic),
@@ -168,7 +217,10 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
                    "difference": rec.spearman_failed_last - ref,
                    "within_0.05": bool(abs(rec.spearman_failed_last - ref) <= TOLERANCE) if np.isfinite(ref) else None,
                    "agreement": np.nan, "agreement_n": 0, "seed_to_seed": np.nan, "seed_to_seed_n": 0,
-                   "suite_zero_stored": np.nan}
+                   "suite_zero_stored": np.nan, "reference_on_our_archs": np.nan, "reference_on_our_archs_n": 0}
+            on_ours = reference_on_archs(data_root, task, rec.proxy, frame)
+            if on_ours:
+                row["reference_on_our_archs"], row["reference_on_our_archs_n"] = on_ours
             sz = suite_zero_spearman(data_root, task, rec.proxy) if task in NASLIB_NAMES else None
             if sz:  # the other NASLib reference: its stored scores can disagree with its correlation runs
                 row["suite_zero_stored"] = sz[0]
@@ -186,11 +238,12 @@ def _fmt(v: float, digits: int = 3) -> str:
     return "-" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
 
 
-def markdown(table: pd.DataFrame, intro: str = "") -> str:
+def markdown(table: pd.DataFrame, intro: str = "", title: str = "# Every proxy on NB201 vs the published numbers",
+             level: str = "##") -> str:
     """Per task: one line per proxy, ours vs the reference, then agreement and noise where measured."""
-    out = ["# Every proxy on NB201 vs the published numbers", "", intro, ""]
+    out = [title, "", intro, ""]
     for task, g in table.groupby("task", sort=False):
-        out += [f"## {task}", ""]
+        out += [f"{level} {task}", ""]
         shown = pd.DataFrame({
             "proxy": g["proxy"],
             "rho (failures last) [95% CI]": [f"{_fmt(r.spearman)} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}]"

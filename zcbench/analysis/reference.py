@@ -10,6 +10,7 @@ Run: python -m zcbench.analysis.reference <run dir or scores.h5> [--data-root D]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 from pathlib import Path
@@ -33,6 +34,11 @@ NASLIB_NAMES = {
     "nb101_cifar10": ("nasbench101", "cifar10", "suite_zero/zc_nasbench101.json"),
     "nb301_cifar10": ("nasbench301", "cifar10", "suite_zero/zc_nasbench301.json"),
 }
+TNB_TASKS = ("autoencoder", "room_layout", "class_object", "class_scene", "jigsaw", "normal", "segmentsemantic")
+for _kind in ("micro", "macro"):  # Suite-Zero's TNB files: best-epoch values of ~711 (micro) / 662-725 (macro) archs
+    for _name in TNB_TASKS:
+        NASLIB_NAMES[f"tnb101_{_kind}_{_name}"] = (f"transbench101_{_kind}", _name,
+                                                   f"suite_zero/zc_transbench101_{_kind}.json")
 
 
 def published_spearman(data_root: Path, task: str, proxy: str) -> tuple[float, float, int] | None:
@@ -43,26 +49,38 @@ def published_spearman(data_root: Path, task: str, proxy: str) -> tuple[float, f
     return (float(np.mean(values)), float(np.std(values)), len(values)) if values else None
 
 
+@functools.lru_cache(maxsize=32)
+def _suite_zero_frame(data_root: Path, file: str, dataset: str) -> pd.DataFrame:
+    return read_ground_truth("suite_zero", Path(data_root), file=file, dataset=dataset)
+
+
+def suite_zero_frame(data_root: Path, task: str) -> pd.DataFrame:
+    """Suite-Zero's rows of a task (key, accuracy, ref_<proxy> ...); a copy, read once per file."""
+    _, dataset, file = NASLIB_NAMES[task]
+    return _suite_zero_frame(Path(data_root), file, dataset).copy()
+
+
 def suite_zero_spearman(data_root: Path, task: str, proxy: str) -> tuple[float, int] | None:
     """Spearman of the Suite-Zero stored scores vs accuracy (finite scores only), and the count."""
-    _, dataset, file = NASLIB_NAMES[task]
-    frame = read_ground_truth("suite_zero", data_root, file=file, dataset=dataset)
+    frame = suite_zero_frame(data_root, task)
     column = f"ref_{proxy}"
     if column not in frame:
         return None
     ok = frame[np.isfinite(frame[column])]
+    if ok[column].nunique() < 2:  # e.g. Suite-Zero's TNB epe_nas: one value for every arch, no ranking
+        return None
     return float(stats.spearmanr(ok[column], ok["accuracy"]).statistic), len(ok)
 
 
 def score_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) -> tuple[float, int] | None:
     """Spearman between our score and Suite-Zero's stored score on the archs both scored."""
-    _, dataset, file = NASLIB_NAMES[task]
-    frame = read_ground_truth("suite_zero", data_root, file=file, dataset=dataset)
+    frame = suite_zero_frame(data_root, task)
     column = f"ref_{proxy}"
     if column not in frame:
         return None
     space = get_space(load_task(task).space)
     frame["arch"] = [space.from_benchmark_key(k) for k in frame["key"]]
+    frame = frame.groupby("arch", as_index=False)[column].mean()  # NB101: several keys per cell
     mine = ours[(ours["proxy"] == proxy) & (ours["error"] == "")][["arch", "score"]]
     both = mine.merge(frame[["arch", column]], on="arch")
     both = both[np.isfinite(both[column])]
@@ -73,8 +91,7 @@ def score_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) 
 
 def suite_zero_archs(data_root: Path, task: str) -> list[str]:
     """Canonical strings of the architectures Suite-Zero scored for a task (to score the same ones)."""
-    _, dataset, file = NASLIB_NAMES[task]
-    frame = read_ground_truth("suite_zero", data_root, file=file, dataset=dataset)
+    frame = suite_zero_frame(data_root, task)
     space = get_space(load_task(task).space)
     return [space.from_benchmark_key(k) for k in frame["key"]]
 
