@@ -65,7 +65,7 @@ def apply_task_options(proxies: Mapping[str, Mapping[str, Any]], task: Task) -> 
     for name, chosen in (task.proxy_options or {}).items():
         if name not in out:
             continue
-        known = PROXIES.get(name).defaults
+        known = {**PROXIES.get(name).defaults, **PROXIES.get(name).task_only}
         unknown = sorted(set(chosen) - set(known))
         if unknown:
             raise ZcbenchError(f"task {task.name} sets proxy_options.{name} {unknown}, which proxy {name} "

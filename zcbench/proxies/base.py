@@ -50,6 +50,9 @@ class Proxy:
     fn(probe, **options) returns a float, oriented so that higher = predicted
     better. `version` is stored beside every cached score: bump it whenever a
     change to the code changes the scores, and cached values are recomputed.
+    `task_only` options are not in conf/proxy/<name>.yaml: only a task's
+    proxy_options sets them, so they enter the cache key of those tasks alone
+    (an option added later does not invalidate every other task's cache).
     """
 
     name: str
@@ -58,6 +61,7 @@ class Proxy:
     version: str
     orientation: str
     defaults: dict[str, Any] = field(default_factory=dict)
+    task_only: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, probe: "Probe", **options: Any) -> float:
-        return self.fn(probe, **{**self.defaults, **options})
+        return self.fn(probe, **{**self.defaults, **self.task_only, **options})

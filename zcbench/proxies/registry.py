@@ -10,14 +10,17 @@ PROXIES: Registry[Proxy] = Registry("proxy")
 
 
 def proxy(name: str, *, needs: Needs = Needs(), version: str = "1", orientation: str,
+          task_only: dict[str, Any] | None = None,
           **defaults: Any) -> Callable[[Callable[..., float]], Callable[..., float]]:
     """Register `fn(probe, **options) -> float` as proxy `name`.
 
     orientation: one sentence saying why higher means predicted-better (and
-    any sign flip applied to get there).
+    any sign flip applied to get there). task_only: options (with their
+    defaults) that only tasks set, kept out of the proxy's config (Proxy).
     """
     def decorate(fn: Callable[..., float]) -> Callable[..., float]:
         PROXIES.add(name, Proxy(name=name, fn=fn, needs=needs, version=version,
-                                orientation=orientation, defaults=dict(defaults)))
+                                orientation=orientation, defaults=dict(defaults),
+                                task_only=dict(task_only or {})))
         return fn
     return decorate

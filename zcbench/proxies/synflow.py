@@ -12,6 +12,8 @@ from .registry import proxy
 
 NORMALISATION = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
 LAYER_NORM_CHOICES = ("bypass", "keep")
+SATURATING = (nn.Tanh, nn.Sigmoid, nn.Hardtanh)  # bounded activations: flat at synflow's huge positive signal
+SATURATING_CHOICES = ("keep", "bypass")
 
 
 def bypass_normalisation(net: nn.Module, keep: tuple[type, ...] = ()) -> nn.Module:
@@ -29,9 +31,19 @@ def bypass_normalisation(net: nn.Module, keep: tuple[type, ...] = ()) -> nn.Modu
     return net
 
 
+def bypass_saturating(net: nn.Module) -> nn.Module:
+    """Replace every Tanh, Sigmoid and Hardtanh by identity, in place."""
+    for name, child in list(net.named_children()):
+        if isinstance(child, SATURATING):
+            setattr(net, name, nn.Identity())
+        else:
+            bypass_saturating(child)
+    return net
+
+
 @proxy("synflow", version="2", orientation="larger synaptic flow = more signal propagated = predicted better",
-       log=True, layer_norm=None)
-def synflow(probe: Probe, log: bool = True, layer_norm: str | None = None) -> float:
+       task_only={"saturating": None}, log=True, layer_norm=None)
+def synflow(probe: Probe, log: bool = True, layer_norm: str | None = None, saturating: str | None = None) -> float:
     """Sum over Conv2d/Linear weights of |w * dR/dw|, R = sum of outputs.
 
     Computed on a copy: normalisation layers (BatchNorm, LayerNorm) bypassed, every parameter and buffer made
@@ -46,11 +58,24 @@ def synflow(probe: Probe, log: bool = True, layer_norm: str | None = None) -> fl
     saturated attention softmax overflows to NaN (AutoFormer-S/B at 224 px);
     kept, LayerNorm (with |gamma|, |beta|) bounds each block. The AutoFormer
     task configs set "keep"; CNNs have no LayerNorm, so it changes nothing there.
+
+    `saturating` (a task-only option, see Proxy): "keep" (None means the same) or "bypass".
+    Synflow assumes the positive network is linear (ReLU is the identity on positive
+    signals); a bounded output activation is not: TNB's generative decoders end in
+    Tanh, which the positive signal drives to 1 with zero slope, so every such
+    network scored exactly 0. "bypass" replaces Tanh/Sigmoid/Hardtanh by identity,
+    which is what the linearised network means there; the TNB autoencoder and
+    normal task configs set it (the setting is part of their cache key).
     """
     if layer_norm not in (None, *LAYER_NORM_CHOICES):
         raise ValueError(f"layer_norm={layer_norm!r}; valid values: {', '.join(LAYER_NORM_CHOICES)}")
+    if saturating not in (None, *SATURATING_CHOICES):
+        raise ValueError(f"saturating={saturating!r}; valid values: {', '.join(SATURATING_CHOICES)}")
     keep = (nn.LayerNorm,) if layer_norm == "keep" else ()
-    net = bypass_normalisation(probe.fresh_copy(), keep).double().train()
+    net = bypass_normalisation(probe.fresh_copy(), keep)
+    if saturating == "bypass":
+        bypass_saturating(net)
+    net = net.double().train()
     with torch.no_grad():
         for tensor in list(net.parameters()) + list(net.buffers()):
             if tensor.is_floating_point():

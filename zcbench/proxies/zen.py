@@ -15,7 +15,9 @@ Generic networks. "Before global pooling" is the input of the last
 AdaptiveAvgPool module the forward pass calls (NASLib's hook on the
 AdaptiveAvgPool2d of NB201); a network without one (a ViT that reads the class
 token) uses the input of the last Linear module called, i.e. the features the
-head classifies. On LayerNorm networks (no BatchNorm layer) the variance term
+head classifies; a network with neither (TNB's dense decoders) uses the input of
+the last convolution called, as NASLib's TNB code does for those tasks (its
+forward_before_last_conv; its full-space zen of every TNB arch was made so). On LayerNorm networks (no BatchNorm layer) the variance term
 is empty: zen is then the log of the mean feature difference alone. LayerNorm
 removes the per-token scale as BN removes the per-channel one, but Zen-NAS
 defines no correction for it, and none is invented here; LayerNorm affine
@@ -33,6 +35,7 @@ import math
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
 
 from .base import Needs
 from .probe import Probe
@@ -48,25 +51,28 @@ def gaussian_init_(net: nn.Module, generator: torch.Generator | None = None) -> 
 
 
 class _PreHeadFeatures:
-    """Records the input of the last global-average-pool (else last Linear) module called."""
+    """Records the input of the last global-average-pool (else Linear, else convolution) module called."""
 
     def __init__(self, net: nn.Module):
         self.pool: torch.Tensor | None = None
         self.linear: torch.Tensor | None = None
+        self.conv: torch.Tensor | None = None
         self.handles = [m.register_forward_hook(self._hook) for m in net.modules()
-                        if isinstance(m, _POOLS + (nn.Linear,))]
+                        if isinstance(m, _POOLS + (nn.Linear, _ConvNd))]
 
     def _hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         if isinstance(module, _POOLS):
             self.pool = inputs[0]
-        else:
+        elif isinstance(module, nn.Linear):
             self.linear = inputs[0]
+        else:
+            self.conv = inputs[0]
 
     def take(self) -> torch.Tensor:
-        found = self.pool if self.pool is not None else self.linear
-        self.pool = self.linear = None
+        found = next((f for f in (self.pool, self.linear, self.conv) if f is not None), None)
+        self.pool = self.linear = self.conv = None
         if found is None:
-            raise ValueError("zen needs a global average pool or a Linear head to read features from")
+            raise ValueError("zen needs a global average pool, a Linear head or a convolution to read features from")
         return found
 
     def remove(self) -> None:
