@@ -59,8 +59,10 @@ def test_table_grid_and_differences_from_constructed_caches(tmp_path, real_data,
     scores = {"synflow": 2.0 * full.loc[archs, "ref"].to_numpy(),  # NASLib's own scores, rescaled
               "meco": rng.normal(size=30)}                        # no reference anywhere
     _write(cache / MICRO / "scores.h5", MICRO, archs, scores, truth=truth[truth["arch"].isin(archs)])
+    _write(tmp_path / "noise" / "scores.h5", MICRO, archs[:12], {"synflow": -scores["synflow"][:12]}, seed=1)
     tasks = [MICRO, "tnb101_macro_jigsaw"]
-    table, missing = task_table(cache, real_data, tasks, n_archs=1000, n_boot=50)
+    table, missing = task_table(cache, real_data, tasks, n_archs=1000, n_boot=50,
+                                noise_dirs=[tmp_path / "noise"])
     assert missing == ["tnb101_macro_jigsaw"]
     row = table.set_index("proxy").loc["synflow"]
     acc = truth.set_index("arch").loc[archs, "accuracy"]
@@ -68,6 +70,8 @@ def test_table_grid_and_differences_from_constructed_caches(tmp_path, real_data,
     assert row.agreement == pytest.approx(1.0) and row.agreement_n == 30
     assert row.reference_on_our_archs == pytest.approx(row.spearman)  # same scores, same archs
     assert row.n_archs == 30 and row.inputs == "input=cifar10"
+    assert row.seed_to_seed_n == 12 and row.seed_to_seed == pytest.approx(-1.0)  # seed 1 negated the scores
+    assert table.set_index("proxy").loc["meco", "seed_to_seed_n"] == 0
     cells = grid(table, tasks)
     assert cells.loc["meco", "tnb101_macro_jigsaw"] == "no scores"
     expected = f"{row.spearman:.2f} ({row.reference:.2f})" + ("*" if abs(row.difference) > 0.1 else "")

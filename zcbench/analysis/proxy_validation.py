@@ -50,7 +50,7 @@ def sampled_scores(cache_dir: Path, task: str, n_archs: int, seed: int, data_roo
 
     Rows computed by an older version of a proxy's code are left out. Where a
     proxy was scored under several settings, the settings covering most of the
-    sample are kept (one row per arch and proxy).
+    sample are kept (one row per arch and proxy). Accuracy is the task's ground truth.
     """
     path = cache_dir / task / "scores.h5"
     if not path.exists():
@@ -61,7 +61,10 @@ def sampled_scores(cache_dir: Path, task: str, n_archs: int, seed: int, data_roo
     frame = load_scores(path)
     frame = frame[(frame["task"] == task) & (frame["seed"] == seed) & frame["arch"].isin(archs)]
     frame = current_rows(frame)
-    return frame[frame["settings"] == frame["proxy"].map(widest_settings(frame))].reset_index(drop=True)
+    frame = frame[frame["settings"] == frame["proxy"].map(widest_settings(frame))]
+    # accuracy from the task's ground truth, not the cache's copy: rows still in a journal (a run
+    # killed before its checkpoint) have none yet
+    return frame.drop(columns=["accuracy"]).merge(truth[["arch", "accuracy"]], on="arch", how="left")
 
 
 #: NASLib's scores of some proxies for every arch of a space (data/full_space/; final-epoch ground truth,

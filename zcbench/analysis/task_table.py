@@ -15,7 +15,8 @@ in brackets, the reference it is compared with, chosen as in proxy_validation:
 A cell differing by more than 0.1 is starred and listed below the grid with our 95% bootstrap
 interval (is the reference inside it?), the reference's own per-arch scores on our archs (if they
 give our rho, the sample explains the difference), their agreement with ours, the inputs we
-scored with and the reference's source.
+scored with, our own seed-to-seed agreement where a second seed was scored (`--noise`: the
+ceiling for any agreement between two implementations), and the reference's source.
 
     python -m zcbench.analysis.task_table --out results/task_table.md
 """
@@ -29,6 +30,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..cache import load_scores
 from .paper_tables import paper_values
 from .proxy_validation import markdown as task_sections
 from .proxy_validation import sampled_scores, validation_table
@@ -42,15 +44,27 @@ def cnn_tasks() -> list[str]:
     return [t for t in paper_values()["tasks"] if t.startswith(("nb201", "nb101", "nb301", "tnb101"))]
 
 
+def _noise_dir_for(task: str, noise_dirs: Sequence[Path]) -> Path | None:
+    """The first of `noise_dirs` holding scores of `task` (another seed on some sampled archs)."""
+    for path in noise_dirs:
+        if (task == load_scores(path)["task"]).any():
+            return path
+    return None
+
+
 def task_table(cache_dir: Path, data_root: Path, tasks: Sequence[str], n_archs: int = 1000, seed: int = 0,
-               n_boot: int = 200) -> tuple[pd.DataFrame, list[str]]:
-    """Rows (task, proxy) of proxy_validation's table with the inputs scored; and the tasks without a cache."""
+               n_boot: int = 200, noise_dirs: Sequence[Path] = ()) -> tuple[pd.DataFrame, list[str]]:
+    """Rows (task, proxy) of proxy_validation's table with the inputs scored; and the tasks without a cache.
+
+    `noise_dirs`: score files of another seed on some of a task's sampled archs (seed-to-seed noise).
+    """
     frames, missing = [], []
     for task in tasks:
         if not (cache_dir / task / "scores.h5").exists():
             missing.append(task)
             continue
-        table = validation_table(cache_dir, data_root, [task], n_archs, seed, n_boot=n_boot)
+        table = validation_table(cache_dir, data_root, [task], n_archs, seed, n_boot=n_boot,
+                                 noise_dir=_noise_dir_for(task, noise_dirs))
         settings = sampled_scores(cache_dir, task, n_archs, seed, data_root)
         inputs = settings.groupby("proxy")["settings"].first()
         table["inputs"] = table["proxy"].map(inputs).map(lambda s: s.split(";")[:2]).map(";".join)
@@ -110,6 +124,8 @@ def render(table: pd.DataFrame, missing: list[str], tasks: Sequence[str], intro:
                 else "-" for r in far.itertuples()],
             "agreement with reference scores (n)": [
                 f"{r.agreement:.2f} ({r.agreement_n})" if r.agreement_n else "-" for r in far.itertuples()],
+            "ours seed 0 vs 1 (n)": [
+                f"{r.seed_to_seed:.2f} ({r.seed_to_seed_n})" if r.seed_to_seed_n else "-" for r in far.itertuples()],
             "our inputs": far["inputs"], "reference source": far["reference_source"]})
         lines += [to_markdown(shown), ""]
     lines += [task_sections(table, "", title="## Per task", level="###")]
@@ -123,13 +139,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-archs", type=int, default=1000, help="each task's seeded sample (cached archs of it)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-boot", type=int, default=200)
+    parser.add_argument("--noise", type=Path, nargs="*", default=[],
+                        help="score files/dirs of another seed on some sampled archs (per task: the first that has it)")
     parser.add_argument("--data-root", type=Path, default=os.environ.get("ZCBENCH_DATA"))
     parser.add_argument("--out", type=Path, default=Path("results/task_table.md"))
     args = parser.parse_args(argv)
     if args.data_root is None:
         parser.error("set --data-root or ZCBENCH_DATA")
     tasks = args.tasks or cnn_tasks()
-    table, missing = task_table(args.cache_dir, args.data_root, tasks, args.n_archs, args.seed, args.n_boot)
+    table, missing = task_table(args.cache_dir, args.data_root, tasks, args.n_archs, args.seed, args.n_boot,
+                                args.noise)
     if table.empty:
         raise SystemExit(f"no score cache under {args.cache_dir} for any of {', '.join(tasks)}")
     intro = (f"Produced by `python -m zcbench.analysis.task_table` from {args.cache_dir}/<task>/scores.h5: the "
