@@ -61,7 +61,8 @@ task-scores:  ## proxy=all on TASK_ARCHS archs of each of SCORE_TASKS (into resu
 	done
 
 task-table:  ## every proxy x the 19 CNN tasks vs Suite-Zero, from the caches: results/task_table.md/.csv
-	$(PYTHON) -m zcbench.analysis.task_table --out results/task_table.md
+	$(PYTHON) -m zcbench.analysis.task_table --out results/task_table.md \
+	  --noise results/nb201_cifar10_seed1 results/nb101_cifar10_seed1 results/nb301_cifar10_seed1
 
 VALIDATE_PROXIES ?= [nwot,synflow]
 VALIDATE_PROXIES_NB301 ?= [params,synflow,nwot]
