@@ -86,3 +86,13 @@ def test_table_grid_and_differences_from_constructed_caches(tmp_path, real_data,
     assert "## Differences over 0.1" in text and f"### {MICRO}" in text
     written = pd.read_csv(out.with_suffix(".csv"))
     assert set(written["proxy"]) == {"synflow", "meco"} and "reference_on_our_archs" in written
+
+
+def test_agreement_with_a_constant_reference_is_not_a_number_but_absent(real_data):
+    from zcbench.analysis.reference import score_agreement
+
+    best = ground_truth(load_task(MICRO + "_best"), real_data)  # Suite-Zero's stored epe_nas: one value
+    archs = list(best["arch"][:20])
+    ours = pd.DataFrame({"proxy": "epe_nas", "arch": archs, "score": np.arange(20.0), "error": ""})
+    assert score_agreement(real_data, MICRO, "epe_nas", ours) is None
+    assert score_agreement(real_data, MICRO, "nwot", ours.assign(proxy="nwot"))[1] == 20

@@ -84,8 +84,8 @@ def score_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) 
     mine = ours[(ours["proxy"] == proxy) & (ours["error"] == "")][["arch", "score"]]
     both = mine.merge(frame[["arch", column]], on="arch")
     both = both[np.isfinite(both[column])]
-    if len(both) < 3:
-        return None
+    if len(both) < 3 or both[column].nunique() < 2 or both["score"].nunique() < 2:
+        return None  # e.g. Suite-Zero's TNB epe_nas, one value for every arch: nothing to rank against
     return float(stats.spearmanr(both["score"], both[column]).statistic), len(both)
 
 
