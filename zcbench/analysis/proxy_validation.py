@@ -39,7 +39,7 @@ from .paper_tables import paper_values
 from ..spaces import get_space
 from .reference import NASLIB_NAMES, published_spearman, score_agreement, suite_zero_frame, suite_zero_spearman
 from .stats import bootstrap_interval, correlation_table, ranks_failed_last
-from .tables import to_markdown
+from .tables import to_markdown, write_report
 
 NB201_TASKS = ("nb201_cifar10", "nb201_cifar100", "nb201_imagenet16_120")
 TOLERANCE = 0.05  # the bar: within 0.05 of the published rho
@@ -305,10 +305,7 @@ def main(argv: list[str] | None = None) -> None:
              "proxy's paper. Agreement: Spearman between our score and the score Suite-Zero stored for the "
              "same architecture; seed 0 vs seed 1: the same archs scored with another init and batch.")
     text = markdown(table, intro)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    table.to_csv(args.out.with_suffix(".csv"), index=False)
-    print(text)
+    write_report(args.out, text, table)
 
 
 if __name__ == "__main__":

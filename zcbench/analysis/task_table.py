@@ -34,7 +34,7 @@ from ..cache import load_scores
 from .paper_tables import paper_values
 from .proxy_validation import markdown as task_sections
 from .proxy_validation import sampled_scores, validation_table
-from .tables import to_markdown
+from .tables import to_markdown, write_report
 
 THRESHOLD = 0.1  # the bar: differences above it are explained
 
@@ -160,10 +160,7 @@ def main(argv: list[str] | None = None) -> None:
              "stored scores (TNB: best-epoch accuracy of its ~711 archs, ours: final epoch), else NASLib's "
              f"full-space scores, else the proxy's paper. * = differs by more than {THRESHOLD}.")
     text = render(table, missing, tasks, intro)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    table.to_csv(args.out.with_suffix(".csv"), index=False)
-    print(text)
+    write_report(args.out, text, table)
 
 
 if __name__ == "__main__":
