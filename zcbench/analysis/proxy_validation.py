@@ -135,7 +135,6 @@ def reference_on_archs(data_root: Path, task: str, proxy: str, sample: pd.DataFr
         stored = suite_zero_frame(data_root, task)
         if f"ref_{proxy}" not in stored:
             return None
-        stored["arch"] = [get_space(load_task(task).space).from_benchmark_key(k) for k in stored["key"]]
         stored = stored.groupby("arch", as_index=False)[f"ref_{proxy}"].mean()  # NB101: several keys per cell
         both = truth.merge(stored.rename(columns={f"ref_{proxy}": "ref"}), on="arch")
     else:
@@ -209,6 +208,7 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
             if not more.empty:
                 other = int(more["seed"].mode().iloc[0])
                 noise = pd.concat([frame, more[more["seed"] == other]])
+        settings = frame.groupby("proxy")["settings"].first().to_dict()  # one per proxy (sampled_scores)
         for rec in correlation_table(frame).itertuples(index=False):
             g = frame[(frame["proxy"] == rec.proxy) & frame["accuracy"].notna()]
             ranked = ranks_failed_last(g["score"].where(g["error"] == ""))  # the interval of the rho shown
@@ -220,7 +220,8 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
                    "difference": rec.spearman_failed_last - ref,
                    "within_0.05": bool(abs(rec.spearman_failed_last - ref) <= TOLERANCE) if np.isfinite(ref) else None,
                    "agreement": np.nan, "agreement_n": 0, "seed_to_seed": np.nan, "seed_to_seed_n": 0,
-                   "suite_zero_stored": np.nan, "reference_on_our_archs": np.nan, "reference_on_our_archs_n": 0}
+                   "suite_zero_stored": np.nan, "reference_on_our_archs": np.nan, "reference_on_our_archs_n": 0,
+                   "settings": settings.get(rec.proxy, "")}
             on_ours = reference_on_archs(data_root, task, rec.proxy, frame)
             if on_ours:
                 row["reference_on_our_archs"], row["reference_on_our_archs_n"] = on_ours

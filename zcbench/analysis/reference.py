@@ -50,14 +50,17 @@ def published_spearman(data_root: Path, task: str, proxy: str) -> tuple[float, f
 
 
 @functools.lru_cache(maxsize=32)
-def _suite_zero_frame(data_root: Path, file: str, dataset: str) -> pd.DataFrame:
-    return read_ground_truth("suite_zero", Path(data_root), file=file, dataset=dataset)
+def _suite_zero_frame(data_root: Path, task: str) -> pd.DataFrame:
+    _, dataset, file = NASLIB_NAMES[task]
+    frame = read_ground_truth("suite_zero", Path(data_root), file=file, dataset=dataset)
+    space = get_space(load_task(task).space)
+    frame["arch"] = [space.from_benchmark_key(k) for k in frame["key"]]
+    return frame
 
 
 def suite_zero_frame(data_root: Path, task: str) -> pd.DataFrame:
-    """Suite-Zero's rows of a task (key, accuracy, ref_<proxy> ...); a copy, read once per file."""
-    _, dataset, file = NASLIB_NAMES[task]
-    return _suite_zero_frame(Path(data_root), file, dataset).copy()
+    """Suite-Zero's rows of a task (key, arch, accuracy, ref_<proxy> ...); a copy, read once per task."""
+    return _suite_zero_frame(Path(data_root), task).copy()
 
 
 def suite_zero_spearman(data_root: Path, task: str, proxy: str) -> tuple[float, int] | None:
@@ -78,8 +81,6 @@ def score_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) 
     column = f"ref_{proxy}"
     if column not in frame:
         return None
-    space = get_space(load_task(task).space)
-    frame["arch"] = [space.from_benchmark_key(k) for k in frame["key"]]
     frame = frame.groupby("arch", as_index=False)[column].mean()  # NB101: several keys per cell
     mine = ours[(ours["proxy"] == proxy) & (ours["error"] == "")][["arch", "score"]]
     both = mine.merge(frame[["arch", column]], on="arch")
@@ -91,9 +92,7 @@ def score_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) 
 
 def suite_zero_archs(data_root: Path, task: str) -> list[str]:
     """Canonical strings of the architectures Suite-Zero scored for a task (to score the same ones)."""
-    frame = suite_zero_frame(data_root, task)
-    space = get_space(load_task(task).space)
-    return [space.from_benchmark_key(k) for k in frame["key"]]
+    return list(suite_zero_frame(data_root, task)["arch"])
 
 
 def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:

@@ -33,7 +33,7 @@ import pandas as pd
 from ..cache import load_scores
 from .paper_tables import paper_values
 from .proxy_validation import markdown as task_sections
-from .proxy_validation import sampled_scores, validation_table
+from .proxy_validation import validation_table
 from .tables import to_markdown, write_report
 
 THRESHOLD = 0.1  # the bar: differences above it are explained
@@ -65,9 +65,7 @@ def task_table(cache_dir: Path, data_root: Path, tasks: Sequence[str], n_archs: 
             continue
         table = validation_table(cache_dir, data_root, [task], n_archs, seed, n_boot=n_boot,
                                  noise_dir=_noise_dir_for(task, noise_dirs))
-        settings = sampled_scores(cache_dir, task, n_archs, seed, data_root)
-        inputs = settings.groupby("proxy")["settings"].first()
-        table["inputs"] = table["proxy"].map(inputs).map(lambda s: s.split(";")[:2]).map(";".join)
+        table["inputs"] = table["settings"].map(lambda s: ";".join(s.split(";")[:2]))  # input and batch
         frames.append(table)
     if not frames:
         return pd.DataFrame(), missing
