@@ -112,3 +112,60 @@ def test_seed_agreement_pairs_runs_on_shared_archs():
     table = seed_agreement(frame)
     assert len(table) == 1 and table["n_archs"].iloc[0] == 6
     assert table["spearman"].iloc[0] == pytest.approx(-1.0)
+
+
+def test_evaluate_reports_accuracy_and_plain_cross_entropy():
+    from zcbench.training import evaluate
+
+    class Constant(torch.nn.Module):  # logits favour class 0 by log(3) over the other two
+        def forward(self, x):
+            return torch.log(torch.tensor([3.0, 1.0, 1.0])).expand(len(x), 3)
+
+    labels = torch.tensor([0, 0, 1, 2])
+    accuracy, loss = evaluate(Constant(), torch.zeros(4, 1), labels, batch_size=3)
+    assert accuracy == 50.0
+    p = np.array([0.6, 0.2, 0.2])  # softmax of the logits
+    assert loss == pytest.approx(-np.log(p[[0, 0, 1, 2]]).mean())
+
+
+def test_learning_curve_does_not_change_the_trained_network():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 96)
+    images = rng.integers(0, 255, (96, 3, 8, 8)).astype(np.uint8)
+    recipe = Recipe(epochs=3, batch_size=32, lr=0.01, warmup_epochs=0)
+    results = []
+    for curve in (False, True):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 64, 3))
+        results.append(train_and_evaluate(net, (images, labels), (images[:32], labels[:32]), "cifar10", None,
+                                          recipe, seed=3, curve=curve))
+    plain, with_curve = results
+    assert "curve" not in plain and [p["epoch"] for p in with_curve["curve"]] == [1, 2, 3]
+    assert with_curve["accuracy"] == plain["accuracy"] and with_curve["eval_loss"] == plain["eval_loss"]
+    assert with_curve["curve"][-1] == {"epoch": 3, "accuracy": plain["accuracy"], "eval_loss": plain["eval_loss"]}
+
+
+def test_curve_agreement_ranks_each_epoch_separately():
+    import pandas as pd
+    from zcbench.build import curve_agreement
+
+    def record(arch, seed, accs):
+        return {"arch": arch, "train_seed": seed,
+                "curve": [{"epoch": e + 1, "accuracy": a, "eval_loss": -a} for e, a in enumerate(accs)]}
+
+    # epoch 1: the runs disagree completely; epoch 2: they agree completely
+    rows = [record(f"a{i}", 0, [i, i]) for i in range(4)] + [record(f"a{i}", 1, [3 - i, i]) for i in range(4)]
+    table = curve_agreement(pd.DataFrame(rows)).set_index(["epoch", "metric"])["spearman"]
+    assert table[(1, "accuracy")] == pytest.approx(-1.0) and table[(2, "accuracy")] == pytest.approx(1.0)
+    assert table[(2, "eval_loss")] == pytest.approx(1.0)
+
+
+def test_benchmark_files_without_eval_loss_still_read(tmp_path, real_data):
+    import h5py
+
+    out = tmp_path / "bench.h5"
+    build(compose_build([*TINY, f"out={out}", f"data_root={real_data}"]))
+    assert read_benchmark(out)[0]["eval_loss"].notna().all()
+    with h5py.File(out, "a") as f:  # a file written before eval_loss existed
+        del f["archs/eval_loss"]
+    assert read_benchmark(out)[0]["eval_loss"].isna().all()

@@ -54,6 +54,7 @@ from .training import Recipe, split_images, train_and_evaluate
 FORMAT, FORMAT_VERSION = "zcbench-benchmark", 1
 RECORD_FIELDS = ["arch", "train_seed", "accuracy", "train_loss", "params", "flops", "epochs", "steps",
                  "seconds", "recipe_hash"]
+OPTIONAL_FIELDS = ["eval_loss"]   # absent from records written before it existed: read as NaN
 _STRINGS = {"arch", "recipe_hash"}
 
 
@@ -81,7 +82,7 @@ def read_records(records_dir: Path) -> pd.DataFrame:
             rows.append(json.loads(path.read_text()))
         except json.JSONDecodeError:
             raise CacheError(f"{path} is not a readable record; delete it to retrain that network") from None
-    return pd.DataFrame(rows, columns=RECORD_FIELDS + ["recipe"])
+    return pd.DataFrame(rows, columns=RECORD_FIELDS + OPTIONAL_FIELDS + ["recipe", "curve"])
 
 
 # ------------------------------------------------------------------ benchmark file
@@ -95,7 +96,7 @@ def write_benchmark(path: Path, records: pd.DataFrame, meta: dict[str, Any]) -> 
             f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
         f.attrs["recipes"] = json.dumps(recipes, sort_keys=True)
         g = f.create_group("archs")
-        for c in RECORD_FIELDS:
+        for c in RECORD_FIELDS + OPTIONAL_FIELDS:
             values = records[c].to_numpy()
             if c in _STRINGS:
                 g.create_dataset(c, data=np.asarray(values, dtype=object), dtype=h5py.string_dtype("utf-8"))
@@ -124,26 +125,48 @@ def read_benchmark(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
                 raise CacheError(f"{path} is missing archs/{c}: the file is damaged")
             values = f["archs"][c][()]
             data[c] = [v.decode() if isinstance(v, bytes) else v for v in values] if c in _STRINGS else values
+        for c in OPTIONAL_FIELDS:
+            data[c] = f["archs"][c][()] if c in f["archs"] else np.full(len(data["arch"]), np.nan)
     frame = pd.DataFrame(data)
     frame["train_seed"] = frame["train_seed"].astype(int)
     return frame, attrs
 
 
-def seed_agreement(frame: pd.DataFrame) -> pd.DataFrame:
-    """Spearman and Kendall of accuracies between each pair of training runs, on the archs both trained."""
+def seed_agreement(frame: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "eval_loss")) -> pd.DataFrame:
+    """Spearman and Kendall of each metric between each pair of training runs, on the archs both trained.
+
+    This is the benchmark's reliability: how far one training run's ranking predicts another's.
+    Metrics that a file lacks (eval_loss in records older than it) are skipped.
+    """
     from scipy import stats
 
     rows = []
     seeds = sorted(set(frame["train_seed"]))
-    wide = frame.pivot_table(index="arch", columns="train_seed", values="accuracy", aggfunc="mean")
-    for i, a in enumerate(seeds):
-        for b in seeds[i + 1:]:
-            both = wide[[a, b]].dropna()
-            if len(both) >= 3:
-                rows.append({"seed_a": a, "seed_b": b, "n_archs": len(both),
-                             "spearman": stats.spearmanr(both[a], both[b]).statistic,
-                             "kendall": stats.kendalltau(both[a], both[b]).statistic})
-    return pd.DataFrame(rows, columns=["seed_a", "seed_b", "n_archs", "spearman", "kendall"])
+    for metric in metrics:
+        if metric not in frame or frame[metric].isna().all():
+            continue
+        wide = frame.pivot_table(index="arch", columns="train_seed", values=metric, aggfunc="mean")
+        for i, a in enumerate(seeds):
+            for b in seeds[i + 1:]:
+                both = wide[[a, b]].dropna() if {a, b} <= set(wide.columns) else wide.iloc[:0]
+                if len(both) >= 3:
+                    rows.append({"metric": metric, "seed_a": a, "seed_b": b, "n_archs": len(both),
+                                 "spearman": stats.spearmanr(both[a], both[b]).statistic,
+                                 "kendall": stats.kendalltau(both[a], both[b]).statistic})
+    return pd.DataFrame(rows, columns=["metric", "seed_a", "seed_b", "n_archs", "spearman", "kendall"])
+
+
+def curve_agreement(records: pd.DataFrame) -> pd.DataFrame:
+    """seed_agreement after each epoch, from the per-epoch evaluations of records built with curve=true."""
+    rows = [dict(arch=r["arch"], train_seed=r["train_seed"], epoch=point["epoch"], accuracy=point["accuracy"],
+                 eval_loss=point["eval_loss"])
+            for r in records.to_dict("records") if isinstance(r.get("curve"), list) for point in r["curve"]]
+    if not rows:
+        return pd.DataFrame(columns=["epoch", "metric", "seed_a", "seed_b", "n_archs", "spearman", "kendall"])
+    points = pd.DataFrame(rows)
+    parts = [seed_agreement(group).assign(epoch=epoch) for epoch, group in points.groupby("epoch")]
+    return pd.concat(parts, ignore_index=True)[["epoch", "metric", "seed_a", "seed_b", "n_archs", "spearman",
+                                                 "kendall"]]
 
 
 # ------------------------------------------------------------------ command
@@ -188,12 +211,14 @@ def build(cfg: DictConfig) -> Path:
             params = float(sum(p.numel() for p in net.parameters()))
             flops = count_flops(net, torch.zeros(1, 3, side, side, device=device))
             result = train_and_evaluate(net, train, evaluation, task.dataset, task.image_size, recipe,
-                                        seed=arch_seed(train_seed, arch), device=device)
+                                        seed=arch_seed(train_seed, arch), device=device,
+                                        curve=bool(cfg.get("curve", False)))
             write_record(record_path(records_dir, arch, train_seed, recipe_hash),
                          {"arch": arch, "train_seed": train_seed, "params": params, "flops": flops,
                           "epochs": recipe.epochs, "recipe_hash": recipe_hash,
                           "recipe": json.loads(json.dumps(recipe.__dict__)), **result})
-            print(f"[zcbench.build] {arch}: {result['accuracy']:.2f}% in {result['seconds']:.0f} s")
+            print(f"[zcbench.build] {arch}: {result['accuracy']:.2f}% (eval loss {result['eval_loss']:.4f}) "
+                  f"in {result['seconds']:.0f} s")
     records = read_records(records_dir)
     meta = {"task": task.name, "space": task.space, "dataset": task.dataset,
             "image_size": task.image_size or 0, "space_options": dict(task.space_options)}
