@@ -169,3 +169,17 @@ def test_benchmark_files_without_eval_loss_still_read(tmp_path, real_data):
     with h5py.File(out, "a") as f:  # a file written before eval_loss existed
         del f["archs/eval_loss"]
     assert read_benchmark(out)[0]["eval_loss"].isna().all()
+
+
+def test_build_report_shows_the_agreement_between_runs(tmp_path, real_data):
+    from zcbench.build_report import report, spearman_brown
+
+    out = tmp_path / "bench.h5"
+    for train_seed in (0, 1):
+        build(compose_build([*TINY, "n_archs=3", "recipe.epochs=2", "curve=true", f"train_seed={train_seed}",
+                             f"out={out}", f"data_root={real_data}"]))
+    text = report(out)
+    assert "| networks trained | 6 (3 archs; runs per train_seed: 0: 3, 1: 3) |" in text
+    assert "| accuracy | 0 vs 1 | 3 |" in text and "| eval_loss | 0 vs 1 | 3 |" in text
+    assert "| 1 | 3 |" in text and "| 2 | 3 |" in text  # agreement after each of the 2 epochs
+    assert spearman_brown(0.5, 2) == pytest.approx(2 / 3) and spearman_brown(1.0, 5) == pytest.approx(1.0)

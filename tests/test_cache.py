@@ -105,6 +105,26 @@ def test_merge_shards(tmp_path):
     assert sorted(frame["arch"]) == ["a", "b", "c"] and frame["accuracy"].notna().all()
 
 
+def test_prune_keeps_only_the_current_settings_of_one_proxy(tmp_path):
+    from zcbench.cache import prune
+    from zcbench.merge import main
+
+    path = tmp_path / "scores.h5"
+    cache = ScoreCache(path)
+    cache.add([_row("a", "swap_reg"), _row("b", "swap_reg"), _row("a", "nwot")])
+    cache.add([{**_row(a, "swap_reg", score=2.0), "settings": "bs=8;mu=9"} for a in ("a", "b")])
+    cache.add([{**_row("a", "nwot"), "settings": "bs=16"}])  # another proxy's other settings stay
+    cache.checkpoint()
+    main([str(path), "--prune", "swap_reg", "--keep-settings", "bs=8;mu=9"])
+    frame = load_scores(path)
+    swap = frame[frame["proxy"] == "swap_reg"]
+    assert sorted(swap["arch"]) == ["a", "b"] and (swap["score"] == 2.0).all()
+    assert sorted(frame.loc[frame["proxy"] == "nwot", "settings"]) == ["bs=16", "bs=8"]
+    with pytest.raises(CacheError, match="no swap_reg row with settings 'bs=4'"):
+        prune(path, "swap_reg", "bs=4")
+    assert len(load_scores(path)) == 4  # nothing dropped by the refused call
+
+
 def _write_version_1(path, rows: list[dict]) -> None:
     """A score file as zcbench wrote it before format version 2: one string per row."""
     string = h5py.string_dtype("utf-8")

@@ -245,6 +245,26 @@ def read_journal(journal: Path) -> list[dict]:
     return rows
 
 
+def prune(path: str | Path, proxy: str, settings_other_than: str, task: str | None = None) -> int:
+    """Drop `proxy`'s rows (of `task`, or every task) whose settings differ from `settings_other_than`.
+
+    For scores a changed option superseded (e.g. a new size prior): the tables pick one
+    settings string per proxy, and two with the same coverage would tie. The journal is
+    folded in first. Returns the number of rows dropped.
+    """
+    cache = ScoreCache(path)
+    frame = cache.frame()
+    stale = (frame["proxy"] == proxy) & (frame["settings"] != settings_other_than)
+    if task is not None:
+        stale &= frame["task"] == task
+    if (frame.loc[frame["proxy"] == proxy, "settings"] == settings_other_than).sum() == 0:
+        raise CacheError(f"{path} has no {proxy} row with settings {settings_other_than!r}; nothing would be "
+                         "left of it, so nothing was dropped")
+    cache.scores, cache._pending, cache._dirty = frame[~stale].reset_index(drop=True), [], True
+    cache.checkpoint()
+    return int(stale.sum())
+
+
 def merge(target: str | Path, sources: Iterable[str | Path]) -> ScoreCache:
     """Combine score files (e.g. shards) into `target`; rows of later sources win on equal keys."""
     cache = ScoreCache(target)

@@ -1,20 +1,32 @@
-"""Merge score files (e.g. the shards of a cluster run) into one.
+"""Merge score files (e.g. the shards of a cluster run) into one, or prune superseded scores.
 
 python -m zcbench.merge OUT.h5 IN.h5 [IN.h5 ...]    (rows of later inputs win on equal keys)
+python -m zcbench.merge --prune PROXY --keep-settings SETTINGS CACHE.h5
+                                                    (drop PROXY's rows scored under any other settings)
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .cache import merge
+from .cache import merge, prune
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("inputs", type=Path, nargs="+")
+    parser.add_argument("inputs", type=Path, nargs="*")
+    parser.add_argument("--prune", metavar="PROXY", help="drop this proxy's rows under other settings")
+    parser.add_argument("--keep-settings", help="with --prune: the settings string whose rows stay")
     args = parser.parse_args(argv)
+    if args.prune:
+        if not args.keep_settings or args.inputs:
+            parser.error("--prune takes one cache and --keep-settings")
+        dropped = prune(args.out, args.prune, args.keep_settings)
+        print(f"{args.out}: dropped {dropped} {args.prune} rows scored under other settings")
+        return
+    if not args.inputs:
+        parser.error("give the files to merge into OUT")
     cache = merge(args.out, args.inputs)
     print(f"{args.out}: {len(cache.scores)} scores, {len(cache.truth)} ground-truth rows")
 

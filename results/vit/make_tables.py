@@ -2,13 +2,14 @@
 
     ZCBENCH_DATA=/path/to/data python results/vit/make_tables.py
 
-Reads the score caches that results/vit/score_vit.sh writes under runs/vit/,
+Reads the score caches that results/vit/score_vit.sh writes under results/vit/scores/,
 joins each task's ground truth, and writes results/vit/correlations.csv and
 results/vit/README.md. The *_base columns of Auto-Prox are scored on the
 networks of the matching *_kd run: the network, the image batch and the head
 are the same, only the ground truth differs, so the scores are the ones a
 run of the *_base task would compute. The mini benchmark's rows come from
-runs/vit/autoformer_t_cifar10_mini (see results/benchmarks/).
+results/vit/scores/autoformer_t_cifar10_mini (see results/benchmarks/). Where a proxy was scored
+under several settings (a changed option), the settings covering the most archs are used.
 """
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from scipy import stats
 import zcbench
 from zcbench.analysis.stats import bootstrap_interval
 from zcbench.benchmarks.tasks import ground_truth, load_task
+from zcbench.ensembles.table import current_rows, widest_settings
 from zcbench.spaces import get_space
 from zcbench.spaces.autoformer_net import ViTOptions, param_count
 
 REPO = Path(__file__).resolve().parents[2]
-RUNS = REPO / "runs" / "vit"
+RUNS = REPO / "results" / "vit" / "scores"
 OUT = REPO / "results" / "vit"
 N_BOOT = 1000
 #: task -> the run whose scores it is evaluated on
@@ -48,8 +50,9 @@ def rows_for(task: str, run: str, data_root: str) -> list[dict]:
     if not (path / "scores.h5").exists():
         print(f"[make_tables] {task}: no scores in {path}, skipped")
         return []
-    scores = zcbench.load_scores(path)
+    scores = current_rows(zcbench.load_scores(path))
     scores = scores[scores["task"] == run]
+    scores = scores[scores["settings"] == scores["proxy"].map(widest_settings(scores))]
     truth = ground_truth(load_task(task), data_root).set_index("arch")["accuracy"]
     out = []
     for proxy, group in scores.groupby("proxy"):
@@ -92,7 +95,7 @@ def markdown(table: pd.DataFrame) -> str:
         first = group.iloc[0] if len(group) == 1 else group[group["scored_in_run"] != "(analytic count)"].iloc[0]
         lines += [f"### {task}", "",
                   f"{first['n']} archs scored (accuracy {first['accuracy_range']}); scores from run "
-                  f"`runs/vit/{first['scored_in_run']}`; settings `{first['settings'].split(';')[0]}; "
+                  f"`results/vit/scores/{first['scored_in_run']}`; settings `{first['settings'].split(';')[0]}; "
                   f"{first['settings'].split(';')[1]}`.", "",
                   "| proxy | n | failed | spearman | 95% CI | kendall | s/arch |", "|---|---|---|---|---|---|---|"]
         for r in group.sort_values("spearman", ascending=False).itertuples():
