@@ -281,6 +281,30 @@ def test_linear_regions_on_tenas_reduced_nb201_cell(real_data):
     assert not res.ok and "tenas_thin_copy" in res.error
 
 
+def test_linear_regions_on_the_reduced_tnb_micro_cell(real_data):
+    """TNB micro: the same reduced cell as NB201's (its cell has NB201's shape); macro has none."""
+    from zcbench.datasets import load_batch
+    from zcbench.spaces import get_space
+
+    batch = load_batch("cifar10", real_data, 8, seed=0)
+    micro = get_space("tnb101_micro")
+    torch.manual_seed(0)
+    net = micro.build("64-41414-3_33_333", None, head="class_scene", image_size=32)
+    thin = net.tenas_thin_copy()
+    # six 3x3 convs of width 1, each with its BN; the last BN; the 1 -> 1 head
+    assert sum(p.numel() for p in thin.parameters()) == 6 * (9 + 2) + 2 + 2
+    auto = _score(net, batch.inputs, "linear_regions")
+    assert 64 < auto <= 3000 and auto == _score(net, batch.inputs, "linear_regions", source="thin_cell")
+    dead = micro.build("64-41414-0_00_000", None, head="class_scene", image_size=32)
+    assert _score(dead, batch.inputs, "linear_regions") == 1
+    # jigsaw's tiles (B x 9 x C x t x t) are cropped like images
+    tiles = batch.inputs[:2, :, :16, :16].unsqueeze(1).expand(2, 9, 3, 16, 16).contiguous()
+    jig = micro.build("64-41414-3_33_333", None, head="jigsaw", image_size=32)
+    assert 64 < _score(jig, tiles, "linear_regions") <= 3000
+    macro = get_space("tnb101_macro").build("64-1234-basic", None, head="class_scene", image_size=32)
+    assert not hasattr(macro, "tenas_thin_copy")
+
+
 # ---------------------------------------------------------------------- AZ-NAS
 def test_spectral_entropy_isotropic_and_rank_one():
     ch0 = torch.tensor([1.0, -1.0, 1.0, -1.0])

@@ -173,7 +173,7 @@ def thin_cell_regions(make_thin, images: torch.Tensor, samples: int, batches: in
 SOURCES = ("auto", "data", "gaussian", "thin_cell")
 
 
-@proxy("linear_regions", needs=Needs(passes=frozenset({"activation_codes"})), version="2",
+@proxy("linear_regions", needs=Needs(passes=frozenset({"activation_codes"})), version="3",
        orientation="more distinct activation patterns = input space cut into more linear regions = more expressive "
                    "= predicted better",
        source="auto", samples=64, seed=0, crops=1000, crop_batches=3, repeats=3)
@@ -188,7 +188,8 @@ def linear_regions(probe: Probe, source: str = "auto", samples: int = 64, seed: 
     therefore counts on a reduced network, and so does `source="auto"`
     wherever the space provides one (the network has `tenas_thin_copy()`:
     NB201, following TE-NAS's `model_config_thin`, C=1, N=1, depth=1, no
-    stem), else it falls back to "data". Sources:
+    stem; TNB micro, whose cell has NB201's shape, the same way), else it
+    falls back to "data" (version 3: TNB micro joined; nothing else changed). Sources:
       source="thin_cell": the reduced network, fresh Kaiming fan-in weights
         (drawn with `seed`), BatchNorm in train mode, fed `crop_batches`
         batches of `crops` random 3x3 crops of one random channel of the
@@ -211,9 +212,11 @@ def linear_regions(probe: Probe, source: str = "auto", samples: int = 64, seed: 
             raise ValueError(f"{type(probe.net).__name__} has no tenas_thin_copy() (TE-NAS's reduced network); "
                              "use source=data or source=gaussian")
         gen = torch.Generator(device=probe.inputs.device).manual_seed(int(seed))
+        images = probe.inputs.detach()
+        if images.dim() == 5:  # jigsaw: B x tiles x C x t x t; crops come from every tile
+            images = images.flatten(0, 1)
         with torch.no_grad():
-            return thin_cell_regions(make_thin, probe.inputs.detach(), int(crops), int(crop_batches),
-                                     int(repeats), gen)
+            return thin_cell_regions(make_thin, images, int(crops), int(crop_batches), int(repeats), gen)
     if source == "data":
         codes = [c for _, c in probe.activation_codes()]
     else:

@@ -20,7 +20,7 @@ from .base import SearchSpace
 from .tnb101_encoder import Encoder
 from .tnb101_encoding import (MICRO_MACRO_CODE, all_macro, all_micro, macro_from_layers, macro_layers,
                               micro_from_ops, micro_ops)
-from .tnb101_heads import DENSE_HEADS, HEAD_OUTPUTS, TaskNetwork
+from .tnb101_heads import DENSE_HEADS, HEAD_OUTPUTS, MicroTaskNetwork, TaskNetwork
 
 DEFAULT_IMAGE_SIZE = 256  # Taskonomy images as TransNAS-Bench-101 trains on them
 OPTIONS = ("head", "image_size")
@@ -48,7 +48,8 @@ class _TNB101Space(SearchSpace):
         if head in DENSE_HEADS and size % 64:
             raise ZcbenchError(f"image_size={size} for head {head}: the TNB decoders need a multiple of 64 "
                                "(64, 128, 256, ...) to keep the benchmark's decoder layout")
-        return TaskNetwork(self._encoder(arch), head, size)
+        encoder = self._encoder(arch)
+        return (TaskNetwork if encoder.cell_ops is None else MicroTaskNetwork)(encoder, head, size)
 
 
 class TNB101MicroSpace(_TNB101Space):

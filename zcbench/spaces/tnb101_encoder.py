@@ -113,6 +113,7 @@ class Encoder(nn.Module):
 
     def __init__(self, layer_codes: tuple[int, ...], cell_ops: tuple[int, ...] | None, base: int = 64):
         super().__init__()
+        self.cell_ops = cell_ops
         self.stem = nn.Sequential(
             nn.Conv2d(3, base // 2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(base // 2),
             ReLUConvBN(base // 2, base, 3, 2))
@@ -137,3 +138,23 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(self.stem(x))
+
+
+class ThinMicroNetwork(nn.Module):
+    """A micro arch's cell at width 1 without stem, then BatchNorm+ReLU, pooling and a linear head.
+
+    TE-NAS's reduced network for counting linear regions (its NB201 `model_config_thin`:
+    C=1, N=1, depth=1, no stem), built for TNB's micro cell, which has NB201's shape (4 nodes,
+    6 edges; none, skip, ReLU-conv-BN 1x1 and 3x3). TE-NAS itself never ran on TNB.
+    """
+
+    def __init__(self, ops: tuple[int, ...], outputs: int = 1):
+        super().__init__()
+        self.cell = MicroCell(ops, 1, 1, 1)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(1), nn.ReLU(inplace=False))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(1, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.lastact(self.cell(x))
+        return self.classifier(torch.flatten(self.global_pooling(x), 1))

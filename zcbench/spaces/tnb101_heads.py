@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from .tnb101_encoder import Encoder
+from .tnb101_encoder import Encoder, ThinMicroNetwork
 
 #: head -> number of outputs (classes, values or channels)
 HEAD_OUTPUTS: dict[str, int] = {"class_object": 100, "class_scene": 63, "jigsaw": 1000, "room_layout": 9,
@@ -109,3 +109,11 @@ class TaskNetwork(nn.Module):
         # the 9 feature maps concatenated along channels in tile order
         features = torch.cat([self.encoder(x[:, i]) for i in range(JIGSAW_TILES)], dim=1)
         return self.head(features)
+
+
+class MicroTaskNetwork(TaskNetwork):
+    """TaskNetwork of a micro arch: also offers TE-NAS's reduced network of its cell."""
+
+    def tenas_thin_copy(self) -> nn.Module:
+        """This arch's cell at width 1 on 1-channel inputs (ThinMicroNetwork); new, untrained weights."""
+        return ThinMicroNetwork(self.encoder.cell_ops)
