@@ -52,3 +52,20 @@ class SearchSpace(abc.ABC):
         if extra:
             raise ZcbenchError(f"space {self.name} does not take options {extra}; "
                                f"valid options: {sorted(valid) or 'none'}")
+
+
+class ReducedCellNetwork(nn.Module):
+    """TE-NAS's reduced network for counting linear regions: one cell of width 1 without stem,
+    then BatchNorm+ReLU, global pooling and a linear head (its NB201 `model_config_thin`:
+    C=1, N=1, depth=1, no stem). `cell` maps 1 channel to 1 channel."""
+
+    def __init__(self, cell: nn.Module, outputs: int):
+        super().__init__()
+        self.cell = cell
+        self.lastact = nn.Sequential(nn.BatchNorm2d(1), nn.ReLU(inplace=False))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(1, outputs)
+
+    def forward(self, x):
+        x = self.lastact(self.cell(x))
+        return self.classifier(self.global_pooling(x).flatten(1))

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..errors import InvalidArchError
 from . import SPACES
-from .base import SearchSpace
+from .base import ReducedCellNetwork, SearchSpace
 
 # Op names in NASLib's index order: OPS[i] is op index i of the tuple form.
 OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
@@ -209,22 +209,7 @@ class TinyNetwork(nn.Module):
         """TE-NAS's reduced network for counting linear regions (its NB201 `model_config_thin`:
         C=1, N=1, depth=1, no stem): this architecture's cell at width 1 on 1-channel inputs,
         then the last BatchNorm+ReLU, pooling and classifier. New, untrained weights."""
-        return ThinCellNetwork(self.ops, self.classifier.out_features)
-
-
-class ThinCellNetwork(nn.Module):
-    """One NB201 cell of width 1 without stem, then BN+ReLU, pooling and a linear head."""
-
-    def __init__(self, ops: tuple[int, ...], num_classes: int):
-        super().__init__()
-        self.cell = Cell(ops, 1)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(1), nn.ReLU(inplace=False))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(1, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.lastact(self.cell(x))
-        return self.classifier(torch.flatten(self.global_pooling(x), 1))
+        return ReducedCellNetwork(Cell(self.ops, 1), self.classifier.out_features)
 
 
 # ------------------------------------------------------------------ space

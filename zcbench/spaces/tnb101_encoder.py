@@ -138,23 +138,3 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(self.stem(x))
-
-
-class ThinMicroNetwork(nn.Module):
-    """A micro arch's cell at width 1 without stem, then BatchNorm+ReLU, pooling and a linear head.
-
-    TE-NAS's reduced network for counting linear regions (its NB201 `model_config_thin`:
-    C=1, N=1, depth=1, no stem), built for TNB's micro cell, which has NB201's shape (4 nodes,
-    6 edges; none, skip, ReLU-conv-BN 1x1 and 3x3). TE-NAS itself never ran on TNB.
-    """
-
-    def __init__(self, ops: tuple[int, ...], outputs: int = 1):
-        super().__init__()
-        self.cell = MicroCell(ops, 1, 1, 1)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(1), nn.ReLU(inplace=False))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(1, outputs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.lastact(self.cell(x))
-        return self.classifier(torch.flatten(self.global_pooling(x), 1))

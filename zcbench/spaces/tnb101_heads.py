@@ -22,7 +22,8 @@ import math
 import torch
 from torch import nn
 
-from .tnb101_encoder import Encoder, ThinMicroNetwork
+from .base import ReducedCellNetwork
+from .tnb101_encoder import Encoder, MicroCell
 
 #: head -> number of outputs (classes, values or channels)
 HEAD_OUTPUTS: dict[str, int] = {"class_object": 100, "class_scene": 63, "jigsaw": 1000, "room_layout": 9,
@@ -115,5 +116,6 @@ class MicroTaskNetwork(TaskNetwork):
     """TaskNetwork of a micro arch: also offers TE-NAS's reduced network of its cell."""
 
     def tenas_thin_copy(self) -> nn.Module:
-        """This arch's cell at width 1 on 1-channel inputs (ThinMicroNetwork); new, untrained weights."""
-        return ThinMicroNetwork(self.encoder.cell_ops)
+        """TE-NAS's reduced network (as NB201's: TNB's micro cell has NB201's shape, 4 nodes, 6 edges;
+        TE-NAS itself never ran on TNB): this arch's cell at width 1 on 1-channel inputs. New weights."""
+        return ReducedCellNetwork(MicroCell(self.encoder.cell_ops, 1, 1, 1), 1)
