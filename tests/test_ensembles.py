@@ -167,3 +167,24 @@ def test_te_nas_rank_sum_by_hand():
     table = _table({"ntk": members["ntk"].to_numpy()}, np.arange(4.0))
     with pytest.raises(MissingMembersError, match="linear_regions"):
         ENSEMBLES.get("te_nas").choose(table)
+
+
+def test_proxies_that_cannot_rank_are_left_out_of_the_table():
+    """A proxy that failed everywhere, or gave one value everywhere, would make TE-NAS its other member."""
+    from zcbench.ensembles.table import score_tables
+    from zcbench.proxies import PROXIES
+
+    rows = []
+    for i in range(5):
+        arch = f"a{i}"
+        for proxy, score, error in (("ntk", np.nan, "ValueError: the NTK is singular"), ("linear_regions", 64.0, ""),
+                                    ("nwot", float(i), ""), ("zen", float(i % 2), "" if i else "boom")):
+            rows.append({"task": "t", "arch": arch, "proxy": proxy, "seed": 0, "score": score, "seconds": 0.1,
+                         "accuracy": float(i), "error": error, "settings": "s",
+                         "proxy_version": PROXIES.get(proxy).version})
+    table = score_tables(pd.DataFrame(rows))[("t", 0)]
+    assert table.proxies == ["nwot", "zen"]  # zen failed once only: it stays, that arch ranked last
+    assert table.left_out["ntk"].startswith("failed on every arch (ValueError: the NTK is singular")
+    assert table.left_out["linear_regions"] == "one value (64) for every arch: no ranking"
+    with pytest.raises(MissingMembersError, match="linear_regions"):
+        ENSEMBLES.get("te_nas").choose(table)

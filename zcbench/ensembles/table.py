@@ -14,6 +14,10 @@ Choices (documented because they change numbers):
 - The table holds the archs that every kept proxy scored. A proxy that scored
   fewer than `min_coverage` times as many archs as the median proxy is left
   out of the table (and listed in `left_out`) instead of shrinking it.
+- So is a proxy that failed on every arch or gave one value for all of them
+  (ntk on BatchNorm-ended networks, linear_regions saturated at the batch):
+  it cannot rank, and an ensemble with it as a fixed member would silently be
+  its other members alone.
 """
 from __future__ import annotations
 
@@ -113,6 +117,12 @@ def _one_table(task: str, seed: int, g: pd.DataFrame, min_coverage: float) -> Sc
     median = float(coverage.median())
     left_out = {p: f"scored {int(n)} archs, under {min_coverage:.0%} of the median proxy's {median:.0f}"
                 for p, n in coverage.items() if n < min_coverage * median}
+    for proxy, rows in g[~g["proxy"].isin(left_out)].groupby("proxy"):
+        ok = rows.loc[rows["error"] == "", "score"]
+        if ok.empty:  # e.g. ntk on BatchNorm-ended networks: its rank would be a constant
+            left_out[proxy] = f"failed on every arch ({rows['error'].iloc[0][:80]})"
+        elif len(rows) > 1 and ok.nunique() == 1 and len(ok) == len(rows):
+            left_out[proxy] = f"one value ({ok.iloc[0]:.6g}) for every arch: no ranking"
     g = g[~g["proxy"].isin(left_out)]
     if g.empty:
         raise ZcbenchError(f"no usable scores for task {task}, seed {seed}")
