@@ -131,7 +131,7 @@ def test_lswag_on_a_task_without_its_dataset_announces_synthetic_inputs(tmp_path
 
 
 # ------------------------------------------------------------ mini benchmark
-def test_mini_benchmark_is_readable_and_consistent_with_its_recipe(real_data):
+def test_mini_benchmark_is_readable_and_consistent_with_its_recipes(real_data):
     if not MINI.exists():
         pytest.skip(f"{MINI} not built yet (results/benchmarks/autoformer_t_cifar10_mini.sh)")
     from omegaconf import OmegaConf
@@ -140,19 +140,28 @@ def test_mini_benchmark_is_readable_and_consistent_with_its_recipe(real_data):
     from zcbench.training import Recipe
 
     frame, attrs = read_benchmark(MINI)
-    recipe = Recipe.from_config(OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "recipe" / "vit_cpu_mini.yaml")))
-    assert set(frame["recipe_hash"]) == {recipe.digest()}
+    recipes = {name: Recipe.from_config(OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "recipe" / f"{name}.yaml")))
+               for name in ("vit_cpu_mini", "vit_cpu_small")}
+    assert set(frame["recipe_hash"]) == {r.digest() for r in recipes.values()}
     assert attrs["task"] == "autoformer_t_cifar10_mini" and attrs["space"] == "autoformer_t"
-    assert (frame["epochs"] == recipe.epochs).all()
-    steps = recipe.epochs * int(np.ceil(recipe.max_train_images / recipe.batch_size))
-    assert (frame["steps"] == steps).all()
-    assert frame["accuracy"].between(0, 100).all() and len(frame) >= 6
+    for recipe in recipes.values():
+        rows = frame[frame["recipe_hash"] == recipe.digest()]
+        n_train = recipe.max_train_images or 4737  # all of the data folder's CIFAR-10 training images
+        assert (rows["epochs"] == recipe.epochs).all() and len(rows) >= 6
+        assert (rows["steps"] == recipe.epochs * int(np.ceil(n_train / recipe.batch_size))).all()
+        assert set(rows["train_seed"]) == {0, 1}
+    assert frame["accuracy"].between(0, 100).all()
     t = load_task("autoformer_t_cifar10_mini")
     space, opts = get_space("autoformer_t"), ViTOptions(**t.space_options)
     for arch, params in zip(frame["arch"], frame["params"]):
         assert param_count(space.subnet(arch), 10, opts) == params
-    truth = ground_truth(t, real_data)  # through the normal reader path
-    assert set(truth["arch"]) == set(frame["arch"])
+    # the task reads the 8-epoch runs, both of them, through the normal reader path
+    small = frame[frame["recipe_hash"] == recipes["vit_cpu_small"].digest()]
+    assert t.truth["recipe_hash"] == recipes["vit_cpu_small"].digest()
+    truth = ground_truth(t, real_data)
+    assert set(truth["arch"]) == set(small["arch"])
+    means = small.groupby("arch")["accuracy"].mean()
+    assert truth.set_index("arch")["accuracy"].sort_index().tolist() == pytest.approx(means.sort_index().tolist())
 
 
 # ---------------------------------------------------------------- image files

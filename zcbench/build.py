@@ -224,9 +224,10 @@ def build(cfg: DictConfig) -> Path:
             "image_size": task.image_size or 0, "space_options": dict(task.space_options)}
     write_benchmark(out, records, meta)
     print(f"[zcbench.build] {len(records)} trained networks in {out}")
-    agreement = seed_agreement(records)
+    agreement = seed_agreement(records[records["recipe_hash"] == recipe_hash])  # runs of this recipe only
     if not agreement.empty:
-        print("[zcbench.build] rank agreement between training runs (same archs, other train_seed):")
+        print(f"[zcbench.build] rank agreement between training runs of recipe {recipe_hash} (same archs, "
+              "other train_seed):")
         print(agreement.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return out
 

@@ -26,6 +26,11 @@ def spearman_brown(r: float, k: int) -> float:
     return k * r / (1 + (k - 1) * r)
 
 
+def _reliability(r: float) -> str:
+    """Spearman-Brown for two runs; undefined for a negative agreement (the runs share no ranking)."""
+    return f"{spearman_brown(r, 2):.2f}" if r >= 0 else "- (runs disagree)"
+
+
 def _recipe_section(frame: pd.DataFrame, records: pd.DataFrame, digest: str, recipe: dict) -> list[str]:
     lines = [f"## Recipe {digest}", "", "`" + json.dumps(recipe, sort_keys=True) + "`", ""]
     seeds = sorted(set(frame["train_seed"]))
@@ -53,7 +58,7 @@ def _recipe_section(frame: pd.DataFrame, records: pd.DataFrame, digest: str, rec
               "|---|---|---|---|---|---|"]
     for row in agreement.itertuples():
         lines.append(f"| {row.metric} | {row.seed_a} vs {row.seed_b} | {row.n_archs} | {row.spearman:.2f} | "
-                     f"{row.kendall:.2f} | {spearman_brown(row.spearman, 2):.2f} |")
+                     f"{row.kendall:.2f} | {_reliability(row.spearman)} |")
     curves = curve_agreement(records[records["recipe_hash"] == digest])
     if not curves.empty:
         lines += ["", "The same after each epoch (from the learning curves in the records):", "",

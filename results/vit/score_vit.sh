@@ -26,5 +26,5 @@ if [ "$part" != batch ]; then
 fi
 # the mini benchmark (after results/benchmarks/autoformer_t_cifar10_mini.sh): every proxy, 32 px, batch 64
 if [ "$part" = all ] || [ "$part" = mini ]; then
-  python -m zcbench proxy=all task=autoformer_t_cifar10_mini n_archs=12 progress=false out_dir=results/vit/scores/autoformer_t_cifar10_mini
+  python -m zcbench proxy=all task=autoformer_t_cifar10_mini n_archs=9 progress=false out_dir=results/vit/scores/autoformer_t_cifar10_mini
 fi
