@@ -5,12 +5,13 @@
 # CIFAR-100, Flowers, Chaoyang and ImageNet images are not in the data folder, so the batch is
 # real CIFAR-10 training images resized to 224 (the harness announces this stand-in).
 # Cost on the shared 2-core CPU decided the proxy sets: the batch-driven proxies (nwot, grad_norm, snip)
-# on the CIFAR-100 networks; data-free ones (params, flops, l2_norm, synflow) elsewhere, on 100 of the
-# 1,001 OoD-ViT-NAS archs per space. `part=free` and `part=batch` ran side by side.
+# on the CIFAR-100 networks; data-free ones (params, flops, l2_norm, synflow) and swap_reg (one forward
+# pass, ~1.5 s per arch) elsewhere, on 100 of the 1,001 OoD-ViT-NAS archs per space. `part=free` and
+# `part=batch` ran side by side. synflow keeps LayerNorm (the ViT tasks' setting, no overflow).
 set -e
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-CHEAP='[params,flops,l2_norm,synflow,nwot,grad_norm,snip]'
-FREE='[params,flops,l2_norm,synflow]'
+CHEAP='[params,flops,l2_norm,synflow,nwot,grad_norm,snip,swap_reg]'
+FREE='[params,flops,l2_norm,synflow,swap_reg]'
 run() { python -m zcbench "$@" batch_size=16 progress=false; }
 part=${1:-all}
 if [ "$part" != free ]; then
