@@ -39,7 +39,7 @@ def _recipe_section(frame: pd.DataFrame, records: pd.DataFrame, digest: str, rec
     lines += ["| | |", "|---|---|",
               f"| networks trained | {len(frame)} ({len(wide)} archs; runs per train_seed: "
               + ", ".join(f"{s}: {int(wide[s].notna().sum())}" for s in seeds) + ") |",
-              f"| top-1 range | {frame['accuracy'].min():.1f}-{frame['accuracy'].max():.1f} % (chance 10 %) |",
+              f"| top-1 range | {frame['accuracy'].min():.1f}-{frame['accuracy'].max():.1f} % |",
               f"| spread across archs (sd, train_seed {seeds[0]}) | {first.std(ddof=1):.2f} points |"]
     if len(seeds) > 1:
         both = wide[seeds[:2]].dropna()
@@ -47,7 +47,7 @@ def _recipe_section(frame: pd.DataFrame, records: pd.DataFrame, digest: str, rec
             diff = (both[seeds[0]] - both[seeds[1]]).abs().mean()
             lines.append(f"| mean abs. difference between two runs of one arch | {diff:.2f} points "
                          f"({len(both)} archs) |")
-        lines.append(f"| seconds per network | {frame['seconds'].median():.0f} (median) |")
+    lines.append(f"| seconds per network | {frame['seconds'].median():.0f} (median) |")
     agreement = seed_agreement(frame)
     lines += [""]
     if agreement.empty:

@@ -245,8 +245,8 @@ def read_journal(journal: Path) -> list[dict]:
     return rows
 
 
-def prune(path: str | Path, proxy: str, settings_other_than: str, task: str | None = None) -> int:
-    """Drop `proxy`'s rows (of `task`, or every task) whose settings differ from `settings_other_than`.
+def prune(path: str | Path, proxy: str, settings_other_than: str) -> int:
+    """Drop `proxy`'s rows whose settings differ from `settings_other_than`.
 
     For scores a changed option superseded (e.g. a new size prior): the tables pick one
     settings string per proxy, and two with the same coverage would tie. The journal is
@@ -255,9 +255,7 @@ def prune(path: str | Path, proxy: str, settings_other_than: str, task: str | No
     cache = ScoreCache(path)
     frame = cache.frame()
     stale = (frame["proxy"] == proxy) & (frame["settings"] != settings_other_than)
-    if task is not None:
-        stale &= frame["task"] == task
-    if (frame.loc[frame["proxy"] == proxy, "settings"] == settings_other_than).sum() == 0:
+    if not ((frame["proxy"] == proxy) & ~stale).any():
         raise CacheError(f"{path} has no {proxy} row with settings {settings_other_than!r}; nothing would be "
                          "left of it, so nothing was dropped")
     cache.scores, cache._pending, cache._dirty = frame[~stale].reset_index(drop=True), [], True

@@ -44,12 +44,9 @@ def cnn_tasks() -> list[str]:
     return [t for t in paper_values()["tasks"] if t.startswith(("nb201", "nb101", "nb301", "tnb101"))]
 
 
-def _noise_dir_for(task: str, noise_dirs: Sequence[Path]) -> Path | None:
-    """The first of `noise_dirs` holding scores of `task` (another seed on some sampled archs)."""
-    for path in noise_dirs:
-        if (task == load_scores(path)["task"]).any():
-            return path
-    return None
+def _noise_dir_for(task: str, noise_tasks: dict[Path, set[str]]) -> Path | None:
+    """The first noise dir holding scores of `task` (another seed on some sampled archs)."""
+    return next((path for path, tasks in noise_tasks.items() if task in tasks), None)
 
 
 def task_table(cache_dir: Path, data_root: Path, tasks: Sequence[str], n_archs: int = 1000, seed: int = 0,
@@ -59,12 +56,13 @@ def task_table(cache_dir: Path, data_root: Path, tasks: Sequence[str], n_archs: 
     `noise_dirs`: score files of another seed on some of a task's sampled archs (seed-to-seed noise).
     """
     frames, missing = [], []
+    noise_tasks = {Path(p): set(load_scores(p)["task"]) for p in noise_dirs}  # each file read once
     for task in tasks:
         if not (cache_dir / task / "scores.h5").exists():
             missing.append(task)
             continue
         table = validation_table(cache_dir, data_root, [task], n_archs, seed, n_boot=n_boot,
-                                 noise_dir=_noise_dir_for(task, noise_dirs))
+                                 noise_dir=_noise_dir_for(task, noise_tasks))
         table["inputs"] = table["settings"].map(lambda s: ";".join(s.split(";")[:2]))  # input and batch
         frames.append(table)
     if not frames:
