@@ -9,7 +9,8 @@ networks of the matching *_kd run: the network, the image batch and the head
 are the same, only the ground truth differs, so the scores are the ones a
 run of the *_base task would compute. The mini benchmark's rows come from
 results/vit/scores/autoformer_t_cifar10_mini (see results/benchmarks/). Where a proxy was scored
-under several settings (a changed option), the settings covering the most archs are used.
+under several settings (a changed option), the settings covering the most archs are used, and
+every proxy of a task is evaluated on the archs all of them scored.
 """
 from __future__ import annotations
 
@@ -53,6 +54,9 @@ def rows_for(task: str, run: str, data_root: str) -> list[dict]:
     scores = current_rows(zcbench.load_scores(path))
     scores = scores[scores["task"] == run]
     scores = scores[scores["settings"] == scores["proxy"].map(widest_settings(scores))]
+    # every proxy of a task on the same archs: those all of them scored (an older sample may add a few)
+    shared = set.intersection(*(set(g["arch"]) for _, g in scores.groupby("proxy")))
+    scores = scores[scores["arch"].isin(shared)]
     truth = ground_truth(load_task(task), data_root).set_index("arch")["accuracy"]
     out = []
     for proxy, group in scores.groupby("proxy"):
