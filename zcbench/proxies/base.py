@@ -62,6 +62,14 @@ class Proxy:
     orientation: str
     defaults: dict[str, Any] = field(default_factory=dict)
     task_only: dict[str, Any] = field(default_factory=dict)
+    # another proxy this one computes exactly: its name, or a function of the options giving it (or None)
+    same_as: str | Callable[[dict[str, Any]], str | None] | None = None
+
+    def alias_of(self, **options: Any) -> str | None:
+        """The proxy whose scores this one reproduces exactly under `options` (defaults filled), or None."""
+        if self.same_as is None or isinstance(self.same_as, str):
+            return self.same_as
+        return self.same_as({**self.defaults, **self.task_only, **options})
 
     def __call__(self, probe: "Probe", **options: Any) -> float:
         return self.fn(probe, **{**self.defaults, **self.task_only, **options})
