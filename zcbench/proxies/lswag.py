@@ -204,10 +204,17 @@ def lswag_lambda(probe: Probe, window_lo: float | None = None, window_hi: float 
     return lswag_lambda_value(probe, window_lo, window_hi, variance_over, mini_batches)
 
 
+def _psi_is_swap(options: dict) -> str | None:
+    """'swap' when Psi's layers are every activation layer (from bin 0 to the last bin): then Psi is SWAP."""
+    lo_bin, hi_bin = window_bins(options.get("window_lo"), options.get("window_hi"))
+    first_bin = 0 if options.get("psi_from", "first") == "first" else lo_bin
+    return "swap" if first_bin == 0 and hi_bin == NBINS - 1 else None
+
+
 @proxy("lswag_psi", needs=Needs(passes=frozenset({"activation_codes"})), version="1",
        orientation="more distinct sample-wise activation patterns up to the window's end = more "
                    "expressive = predicted better",
-       **DEFAULTS)
+       same_as=_psi_is_swap, **DEFAULTS)
 def lswag_psi(probe: Probe, window_lo: float | None = None, window_hi: float | None = None, variance_over: str = "samples",
               mini_batches: int = 2, psi_from: str = "first") -> float:
     """L-SWAG's Psi alone: SWAP over the ReLU/GELU layers from the first (or window_lo) to window_hi."""
