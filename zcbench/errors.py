@@ -45,5 +45,55 @@ class CacheError(ZcbenchError, OSError):
         return self.args[0]
 
 
-class ProxyFailure(ZcbenchError, RuntimeError):
-    """A proxy that could not produce a finite score for one network."""
+class ProxyFailure(ZcbenchError, ValueError):
+    """Raised by a proxy to say "this network cannot be scored", with the reason.
+
+    The documented way for a proxy to report a condition of one network that its
+    definition cannot handle (no ReLU units to read, a constant input Jacobian, a
+    singular kernel): the harness caches it as that arch's failure, with the reason,
+    and goes on. It is a ValueError (the value is undefined for this network), so
+    callers that caught ValueError from a proxy still catch it.
+    """
+
+
+class BadOptionError(ZcbenchError, ValueError):
+    """A config key (n_archs, batch_size, seed, out_dir, shard, device, ...) with a value
+    outside what is valid: the message names the key and the valid values."""
+
+
+# ---------------------------------------------------------------- the failure contract
+# The one place that says which exceptions raised while building or scoring a network are
+# failures of that network (cached as a row with the reason, the run goes on) and which are
+# bugs (re-raised: the run stops with its traceback, after checkpointing what it computed).
+# A failure is a runtime event of a real network:
+#   - ProxyFailure, raised by a proxy for a condition of the network (see above);
+#   - out of memory (torch.OutOfMemoryError, MemoryError, "out of memory"/"can't allocate memory");
+#   - an op without double backward (grasp's Hessian-vector product);
+#   - torch's BatchNorm refusing a batch of one value per channel (a 1x1 map at batch 1);
+#   - autograd finding the output independent of the input (a disconnected cell);
+#   - a numerical breakdown: linear algebra that does not converge, a floating-point error
+#     raised under np.errstate, and a NaN/inf score (checked by the scorer, not an exception).
+# Everything else -- TypeError, KeyError, AttributeError, AssertionError, a ValueError or a
+# RuntimeError with any other message -- is a bug and is never cached.
+_RUNTIME_MESSAGES = (
+    "out of memory", "can't allocate memory",                     # out of memory
+    "double backward", "double backwards", "derivative for",      # an op without double backward
+    "expected more than 1 value per channel when training",       # BatchNorm, one value per channel
+    "appears to not have been used in the graph",                 # output independent of the input
+)
+
+
+def failure_reason(err: BaseException) -> str | None:
+    """The text to cache if `err` is a runtime failure of the network (see the contract above), else None."""
+    text = f"{type(err).__name__}: {err}"
+    if isinstance(err, ProxyFailure):
+        return text
+    if isinstance(err, MemoryError) or type(err).__name__ in ("OutOfMemoryError", "LinAlgError"):
+        return text
+    if isinstance(err, FloatingPointError):
+        return text
+    if isinstance(err, (RuntimeError, ValueError)):
+        message = str(err).lower()
+        if any(m in message for m in _RUNTIME_MESSAGES):
+            return text
+    return None

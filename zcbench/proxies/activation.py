@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import ProxyFailure
 from .base import Needs
 from .probe import Probe
 from .registry import proxy
@@ -52,7 +53,7 @@ def nwot(probe: Probe) -> float:
     """NASWOT (Mellor et al., 2021): log |det K| of the Hamming-agreement kernel over the batch."""
     codes = probe.activation_codes()
     if not codes:
-        raise ValueError("network has no ReLU/GELU units to read")
+        raise ProxyFailure("network has no ReLU/GELU units to read")
     sign, logdet = np.linalg.slogdet(hamming_kernel(codes).astype(np.float64))
     return float(logdet)
 
@@ -100,5 +101,5 @@ def swap(probe: Probe) -> float:
     """
     codes = probe.activation_codes()
     if not codes:
-        raise ValueError("network has no ReLU/GELU units to read")
+        raise ProxyFailure("network has no ReLU/GELU units to read")
     return float(distinct_columns(codes, probe))

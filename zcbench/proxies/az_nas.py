@@ -50,6 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import ProxyFailure
 from .base import Needs
 from .probe import Probe
 from .init import reinitialise_
@@ -120,7 +121,7 @@ def block_features(net: nn.Module, x: torch.Tensor, blocks: str = "auto") -> lis
         if best_key is None or key > best_key:
             best, best_key = feats, key
     if best is None:
-        raise ValueError("no chain of blocks with 2 or more feature maps found (an nn.Sequential/"
+        raise ProxyFailure("no chain of blocks with 2 or more feature maps found (an nn.Sequential/"
                          "nn.ModuleList whose children feed each other); name one with the `blocks` option")
     return best
 
@@ -234,7 +235,7 @@ def az_trainability(probe: Probe, init: str = "kaiming_fanin", blocks: str = "au
     if identity_blocks == "skip":
         scores = [s for s in scores if s != -math.inf]
     if not scores:
-        raise ValueError("no block pair to measure trainability on")
+        raise ProxyFailure("no block pair to measure trainability on")
     return _finite_or_neg_inf(float(np.mean(scores)))
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import ProxyFailure
 from .base import Needs
 from .probe import Probe
 from .registry import proxy
@@ -39,5 +40,5 @@ def gradsign(probe: Probe) -> float:
     """GradSign: sum over Conv2d/Linear weights of |sum over samples of sign(dL_i/dw)|."""
     stats = probe.per_sample_gradients()
     if not stats:
-        raise ValueError("network has no Conv2d/Linear weights to read")
+        raise ProxyFailure("network has no Conv2d/Linear weights to read")
     return gradsign_from_stats(stats)

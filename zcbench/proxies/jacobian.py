@@ -14,6 +14,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from ..errors import ProxyFailure
 from .base import Needs
 from .probe import Probe
 from .registry import proxy
@@ -29,12 +30,12 @@ def _correlations(rows: np.ndarray, what: str) -> np.ndarray:
     """np.corrcoef of the rows, raising instead of returning NaN for constant rows."""
     flat = rows.std(axis=1) == 0
     if flat.any():
-        raise ValueError(f"{what}: {int(flat.sum())} of {len(rows)} samples have a constant input "
+        raise ProxyFailure(f"{what}: {int(flat.sum())} of {len(rows)} samples have a constant input "
                          "Jacobian, so their correlations are undefined (NaN)")
     with np.errstate(invalid="raise", divide="raise"):
         corr = np.corrcoef(rows)
     if not np.all(np.isfinite(corr)):
-        raise ValueError(f"{what}: non-finite Jacobian correlations")
+        raise ProxyFailure(f"{what}: non-finite Jacobian correlations")
     return corr
 
 
@@ -49,9 +50,9 @@ def jacov_from_jacobian(rows: np.ndarray, k: float = 1e-5) -> float:
     corr = _correlations(rows, "jacov")
     v = np.linalg.eigvalsh((corr + corr.T) / 2)
     if np.iscomplexobj(v) or not np.all(np.isfinite(v)):
-        raise ValueError("jacov: eigenvalues of the Jacobian correlation matrix are not finite reals")
+        raise ProxyFailure("jacov: eigenvalues of the Jacobian correlation matrix are not finite reals")
     if np.any(v + k <= 0):
-        raise ValueError(f"jacov: eigenvalue {v.min():.3g} <= -k = {-k:g}: log(v + k) is undefined")
+        raise ProxyFailure(f"jacov: eigenvalue {v.min():.3g} <= -k = {-k:g}: log(v + k) is undefined")
     return float(-np.sum(np.log(v + k) + 1.0 / (v + k)))
 
 
@@ -91,14 +92,14 @@ def epe_nas_from_jacobian(rows: np.ndarray, labels: np.ndarray, n_classes: int,
             if n_classes > 100:
                 continue  # NASLib: len() of the 0-d corrcoef raises and the class is skipped
             if rows[idx[0]].std() == 0:
-                raise ValueError(f"epe_nas: class {c} has a constant input Jacobian (NaN correlation)")
+                raise ProxyFailure(f"epe_nas: class {c} has a constant input Jacobian (NaN correlation)")
             corr = np.ones((1, 1))
         else:
             corr = _correlations(rows[idx], f"epe_nas class {c}")
         s = float(np.sum(np.log(np.abs(corr) + k)))
         per_class[c] = s / len(idx) if n_classes > 100 else s
     if not per_class:
-        raise ValueError("epe_nas: no class has two samples in the batch")
+        raise ProxyFailure("epe_nas: no class has two samples in the batch")
     values = np.array(list(per_class.values()))
     if n_classes <= 100:
         return float(np.abs(values).sum())
@@ -109,7 +110,7 @@ def output_width(probe: Probe) -> int:
     """The network's number of outputs, read from its last Linear layer (its classifier head)."""
     linears = [m for m in probe.net.modules() if isinstance(m, torch.nn.Linear)]
     if not linears:
-        raise ValueError("epe_nas: cannot infer the number of outputs (no Linear layer); "
+        raise ProxyFailure("epe_nas: cannot infer the number of outputs (no Linear layer); "
                          "set the n_classes option")
     return int(linears[-1].out_features)
 

@@ -64,6 +64,7 @@ import math
 
 import torch
 
+from ..errors import ProxyFailure
 from .activation import distinct_columns
 from .base import Needs
 from .probe import Probe, scored_layers
@@ -124,10 +125,10 @@ def lambda_terms(probe: Probe, window_lo: float | None = None, window_hi: float 
     lo_bin, hi_bin = window_bins(window_lo, window_hi)
     names = [n for n, _ in scored_layers(probe.net)]
     if not names:
-        raise ValueError("network has no Conv2d/Linear weights to read")
+        raise ProxyFailure("network has no Conv2d/Linear weights to read")
     chosen = [names[i] for i in in_window(len(names), lo_bin, hi_bin)]
     if not chosen:
-        raise ValueError(f"layer window [{window_lo}, {window_hi}] (depth bins {lo_bin}..{hi_bin}) "
+        raise ProxyFailure(f"layer window [{window_lo}, {window_hi}] (depth bins {lo_bin}..{hi_bin}) "
                          f"selects none of the {len(names)} Conv2d/Linear layers")
     terms: dict[str, float] = {}
     if variance_over == "samples":
@@ -162,11 +163,11 @@ def lswag_psi_value(probe: Probe, window_lo: float | None = None, window_hi: flo
     lo_bin, hi_bin = window_bins(window_lo, window_hi)
     codes = probe.activation_codes()
     if not codes:
-        raise ValueError("network has no ReLU/GELU units to read")
+        raise ProxyFailure("network has no ReLU/GELU units to read")
     first_bin = 0 if psi_from == "first" else lo_bin
     chosen = [codes[i] for i in in_window(len(codes), first_bin, hi_bin)]
     if not chosen:
-        raise ValueError(f"layer window [{window_lo}, {window_hi}] (depth bins {first_bin}..{hi_bin}) "
+        raise ProxyFailure(f"layer window [{window_lo}, {window_hi}] (depth bins {first_bin}..{hi_bin}) "
                          f"selects none of the {len(codes)} ReLU/GELU layers")
     return float(distinct_columns(chosen, probe))
 
@@ -174,7 +175,7 @@ def lswag_psi_value(probe: Probe, window_lo: float | None = None, window_hi: flo
 def combine(lam: float, psi: float) -> float:
     """Lambda x Psi when Lambda >= 0 (the paper), Lambda / Psi when Lambda < 0 (more Psi never lowers it)."""
     if not psi > 0:
-        raise ValueError(f"Psi must be positive, got {psi}")
+        raise ProxyFailure(f"Psi must be positive, got {psi}")
     return lam * psi if lam >= 0 else lam / psi
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import ProxyFailure
 from .base import Needs
 from .init import reinitialise_
 from .probe import ACTIVATIONS, Probe, forward_with_hooks
@@ -31,7 +32,7 @@ def tangent_features(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """
     weights = [p for name, p in net.named_parameters() if "weight" in name.rsplit(".", 1)[-1]]
     if not weights:
-        raise ValueError("network has no weight parameters")
+        raise ProxyFailure("network has no weight parameters")
     logits = net(x)
     if isinstance(logits, tuple):
         logits = logits[-1]
@@ -113,7 +114,7 @@ def ntk(probe: Probe, samples: int = 16, log: bool = True) -> float:
         ratio = float((rows.sum(0).norm() / rows.norm(dim=1).mean().clamp_min(1e-300)).item())
         why = (" (the per-sample gradients sum to zero: BatchNorm in train mode feeds the output "
                "affinely)" if ratio < 1e-3 else "")
-        raise ValueError(f"the NTK is singular (lambda_min <= {SINGULAR_RTOL:g} lambda_max){why}: "
+        raise ProxyFailure(f"the NTK is singular (lambda_min <= {SINGULAR_RTOL:g} lambda_max){why}: "
                          "its condition number is undefined")
     return -math.log(cond) if log else -cond
 
@@ -165,7 +166,7 @@ def thin_cell_regions(make_thin, images: torch.Tensor, samples: int, batches: in
                                                                  generator=g), gen)
         per_batch = [_activation_codes(thin, random_crops(images, samples, 3, gen)) for _ in range(batches)]
         if not per_batch[0]:
-            raise ValueError("the reduced network has no ReLU/GELU units to read")
+            raise ProxyFailure("the reduced network has no ReLU/GELU units to read")
         counts.append(count_patterns([torch.cat(parts, 0) for parts in zip(*per_batch)]))
     return float(np.mean(counts))
 
@@ -224,5 +225,5 @@ def linear_regions(probe: Probe, source: str = "auto", samples: int = 64, seed: 
         x = torch.randn((int(samples), *probe.inputs.shape[1:]), generator=gen, device=probe.inputs.device)
         codes = _activation_codes(probe.working_copy(), x)
     if not codes:
-        raise ValueError("network has no ReLU/GELU units to read")
+        raise ProxyFailure("network has no ReLU/GELU units to read")
     return float(count_patterns(codes))

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from ..errors import failure_reason
 from .probe import LossFn, Probe
 from .registry import PROXIES
 
@@ -33,10 +34,12 @@ def score_network(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor | N
     """Run proxies `names` on `net`; passes they share are run once.
 
     `seconds` of a proxy is its own computation plus the shared passes it read,
-    i.e. what it would cost if it were run alone. A proxy that raises or gives
-    a non-finite value is recorded as a failure; the others go on. If a dict is
-    given as `pass_seconds`, it receives the time of each shared pass that ran
-    (where the time of a proxy=all run goes).
+    i.e. what it would cost if it were run alone. A proxy that gives a non-finite
+    value, or raises a runtime failure of the network (zcbench.errors.failure_reason:
+    ProxyFailure, out of memory, no double backward, ...), is recorded as a failure
+    and the others go on; any other exception is a bug and propagates, with a note
+    naming the proxy. If a dict is given as `pass_seconds`, it receives the time of
+    each shared pass that ran (where the time of a proxy=all run goes).
     """
     options = options or {}
     proxies = [PROXIES.get(n) for n in names]
@@ -48,8 +51,13 @@ def score_network(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor | N
         try:
             value = float(p(probe, **dict(options.get(p.name, {}))))
             error = "" if math.isfinite(value) else f"non-finite score ({value})"
-        except Exception as err:  # a failure of one proxy on one network is data
-            value, error = math.nan, f"{type(err).__name__}: {err}"
+        except Exception as err:
+            error = failure_reason(err)
+            if error is None:  # a bug, not a property of this network: never cached
+                err.add_note(f"(raised by proxy {p.name}; not a runtime failure of the network, "
+                             "see zcbench/errors.py for the failure contract)")
+                raise
+            value = math.nan
         elapsed = time.perf_counter() - start
         # time spent inside passes computed during this call belongs to the passes
         new_pass_time = sum(v for k, v in probe.pass_seconds.items() if k not in passes_before)

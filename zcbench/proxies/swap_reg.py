@@ -32,6 +32,7 @@ import math
 
 from torch import nn
 
+from ..errors import ProxyFailure
 from .activation import distinct_columns
 from .base import Needs
 from .probe import Probe
@@ -66,7 +67,7 @@ def swap_reg(probe: Probe, mu: float | None = None, sigma: float | None = None) 
     """
     codes = probe.activation_codes()
     if not codes:
-        raise ValueError("network has no ReLU/GELU units to read")
+        raise ProxyFailure("network has no ReLU/GELU units to read")
     swap = float(distinct_columns(codes, probe))
     if mu is None or sigma is None:
         return swap

@@ -37,6 +37,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
+from ..errors import ProxyFailure
 from .base import Needs
 from .probe import Probe
 from .init import reinitialise_
@@ -72,7 +73,7 @@ class _PreHeadFeatures:
         found = next((f for f in (self.pool, self.linear, self.conv) if f is not None), None)
         self.pool = self.linear = self.conv = None
         if found is None:
-            raise ValueError("zen needs a global average pool, a Linear head or a convolution to read features from")
+            raise ProxyFailure("zen needs a global average pool, a Linear head or a convolution to read features from")
         return found
 
     def remove(self) -> None:
