@@ -233,6 +233,33 @@ def build_network(setup: Setup, arch: str) -> torch.nn.Module:
     return setup.space.build(arch, setup.task.num_classes, **setup.task.space_options).to(setup.device)
 
 
+def score_arch(setup: Setup, cache: ScoreCache, arch: str, proxies: Mapping[str, Mapping[str, Any]],
+               settings: Mapping[str, str], versions: Mapping[str, str],
+               retry_failed: bool = False) -> dict[str, tuple[float, float, str]]:
+    """Score on `arch` the proxies the cache lacks, add their rows to it; {} when all were cached.
+
+    Returns {proxy: (score, seconds, error)} of what was computed. Shared by the proxy run and
+    the search (zcbench.search), so both build, score and cache a network the same way.
+    """
+    task, seed = setup.task.name, setup.seed
+    todo = [p for p in proxies if not cache.has(task, p, arch, seed, settings[p], versions[p],
+                                                retry_failed=retry_failed)]
+    if not todo:
+        return {}
+    try:
+        net = build_network(setup, arch)
+    except Exception as err:  # an arch that cannot be built fails every proxy, visibly
+        results = {p: (float("nan"), 0.0, f"build failed: {type(err).__name__}: {err}") for p in todo}
+    else:
+        results = {p: (r.score, r.seconds, r.error) for p, r in
+                   score_network(net, setup.inputs, setup.labels, todo, {p: proxies[p] for p in todo},
+                                 loss_fn=setup.loss_fn).items()}
+    cache.add({"task": task, "proxy": p, "arch": arch, "seed": seed, "settings": settings[p],
+               "score": s, "seconds": t, "error": e, "proxy_version": versions[p]}
+              for p, (s, t, e) in results.items())
+    return results
+
+
 def run(cfg: DictConfig) -> RunResult:
     """Score the configured proxies on the configured task; see conf/config.yaml for the knobs."""
     task = Task.from_config(cfg.task)
@@ -241,7 +268,6 @@ def run(cfg: DictConfig) -> RunResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     setup = prepare(cfg, what=f", proxies {', '.join(proxies)}")
     archs, batch, seed, truth = setup.archs, setup.batch, setup.seed, setup.truth
-    inputs, labels, loss_fn = setup.inputs, setup.labels, setup.loss_fn
     shard = parse_shard(cfg.get("shard"))
     scores_path = out_dir / "scores.h5"
     if shard:
@@ -255,21 +281,9 @@ def run(cfg: DictConfig) -> RunResult:
     bar = tqdm(archs, desc=f"{task.name}", unit="arch", file=sys.stderr,
                disable=not cfg.get("progress", True))
     for i, arch in enumerate(bar):
-        todo = [p for p in proxies if not cache.has(task.name, p, arch, seed, settings[p], versions[p],
-                                                     retry_failed=bool(cfg.get("retry_failed")))]
-        if not todo:
+        results = score_arch(setup, cache, arch, proxies, settings, versions, bool(cfg.get("retry_failed")))
+        if not results:
             continue
-        try:
-            net = build_network(setup, arch)
-        except Exception as err:  # an arch that cannot be built fails every proxy, visibly
-            results = {p: (float("nan"), 0.0, f"build failed: {type(err).__name__}: {err}") for p in todo}
-        else:
-            results = {p: (r.score, r.seconds, r.error) for p, r in
-                       score_network(net, inputs, labels, todo, {p: proxies[p] for p in todo},
-                                     loss_fn=loss_fn).items()}
-        cache.add({"task": task.name, "proxy": p, "arch": arch, "seed": seed, "settings": settings[p],
-                   "score": s, "seconds": t, "error": e, "proxy_version": versions[p]}
-                  for p, (s, t, e) in results.items())
         computed += 1
         failed += sum(bool(e) for _, _, e in results.values())
         if computed % int(cfg.get("checkpoint_every", 25)) == 0:
