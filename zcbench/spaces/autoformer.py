@@ -45,6 +45,43 @@ class AutoFormerSpace(SearchSpace):
     def sample(self, rng: random.Random) -> str:
         return sample_subnet(self.choices, rng).to_string()
 
+    def mutate(self, arch: str, rng: random.Random, prob: float | None = None,
+               embed_prob: float | None = None) -> str:
+        """A mutated subnet. prob=None: exactly one gene changes (depth, embed_dim, or one layer's
+        mlp_ratio or num_heads). Otherwise AutoFormer's evolution mutation: depth resampled with
+        `prob` (new layers drawn at random, removed ones dropped from the end), each layer's
+        mlp_ratio and num_heads resampled with `prob`, embed_dim with `embed_prob` (default prob)."""
+        sub, c = self.subnet(arch), self.choices
+        if prob is None:
+            gene = rng.choice(("embed_dim", "depth", "mlp_ratio", "num_heads"))
+            other = lambda values, now: rng.choice([v for v in values if v != now])  # noqa: E731
+            if gene == "embed_dim":
+                return dataclasses.replace(sub, embed_dim=other(c.embed_dims, sub.embed_dim)).to_string()
+            if gene == "depth":
+                return _with_depth(sub, other(c.depths, sub.depth), c, rng).to_string()
+            i = rng.randrange(sub.depth)
+            values = list(getattr(sub, gene))
+            values[i] = other(c.mlp_ratios if gene == "mlp_ratio" else c.num_heads, values[i])
+            return dataclasses.replace(sub, **{gene: tuple(values)}).to_string()
+        embed_prob = prob if embed_prob is None else embed_prob
+        if rng.random() < prob:
+            sub = _with_depth(sub, rng.choice(c.depths), c, rng)
+        ratios = tuple(rng.choice(c.mlp_ratios) if rng.random() < prob else r for r in sub.mlp_ratio)
+        heads = tuple(rng.choice(c.num_heads) if rng.random() < prob else h for h in sub.num_heads)
+        embed = rng.choice(c.embed_dims) if rng.random() < embed_prob else sub.embed_dim
+        return Subnet(embed, sub.depth, ratios, heads).to_string()
+
+    def crossover(self, a: str, b: str, rng: random.Random) -> str:
+        """AutoFormer's crossover: each gene from one of two parents of the same depth, at random."""
+        x, y = self.subnet(a), self.subnet(b)
+        if x.depth != y.depth:
+            raise ZcbenchError(f"space {self.name}: crossover needs parents of the same depth, "
+                               f"got {x.depth} and {y.depth}")
+        pick = lambda u, v: u if rng.random() < 0.5 else v  # noqa: E731
+        return Subnet(pick(x.embed_dim, y.embed_dim), x.depth,
+                      tuple(pick(u, v) for u, v in zip(x.mlp_ratio, y.mlp_ratio)),
+                      tuple(pick(u, v) for u, v in zip(x.num_heads, y.num_heads))).to_string()
+
     def options(self, **options) -> ViTOptions:
         """ViTOptions from a task's space_options, rejecting unknown names and values."""
         self.check_options(options, _OPTION_NAMES)
@@ -67,6 +104,14 @@ class AutoFormerSpace(SearchSpace):
                 raise ZcbenchError(f"space {self.name}: qkv=embed needs embed_dim {subnet.embed_dim} "
                                    f"divisible by num_heads, not by {bad}")
         return AutoFormerNet(subnet, num_classes, opts)
+
+
+def _with_depth(sub: Subnet, depth: int, c: AutoFormerChoices, rng: random.Random) -> Subnet:
+    """`sub` cut or grown to `depth` layers (new layers drawn uniformly), as AutoFormer mutates depth."""
+    extra = max(depth - sub.depth, 0)
+    ratios = sub.mlp_ratio[:depth] + tuple(rng.choice(c.mlp_ratios) for _ in range(extra))
+    heads = sub.num_heads[:depth] + tuple(rng.choice(c.num_heads) for _ in range(extra))
+    return Subnet(sub.embed_dim, depth, ratios, heads)
 
 
 for _name, _choices in CHOICES.items():

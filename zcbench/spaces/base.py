@@ -46,6 +46,14 @@ class SearchSpace(abc.ABC):
         """
         return self.canonical(key)
 
+    def mutate(self, arch: str, rng: random.Random) -> str:
+        """A neighbour of `arch` (one choice changed), for evolutionary search.
+
+        Spaces that support evolution override it; the default says the space has none.
+        """
+        raise ZcbenchError(f"space {self.name} has no mutation operator, so it cannot be searched by "
+                           "evolution; use strategy=best_of_n")
+
     def check_options(self, options: dict, valid: tuple[str, ...] = ()) -> None:
         """Raise if `options` has keys outside `valid` (typos in a task's space_options)."""
         extra = sorted(set(options) - set(valid))

@@ -236,5 +236,12 @@ class NB201Space(SearchSpace):
     def to_naslib_tuple(self, arch: str) -> tuple[int, ...]:
         return to_naslib_tuple(arch)
 
+    def mutate(self, arch: str, rng: random.Random) -> str:
+        """One edge's op replaced by another op (NB201's and REA's mutation)."""
+        ops = list(_parse(arch))
+        edge = rng.randrange(len(EDGES))
+        ops[edge] = rng.choice([o for o in range(len(OPS)) if o != ops[edge]])
+        return from_naslib_tuple(tuple(ops))
+
 
 SPACES.add("nb201", NB201Space())

@@ -14,11 +14,11 @@ import random
 
 from torch import nn
 
-from ..errors import UnknownNameError, ZcbenchError
+from ..errors import InvalidArchError, UnknownNameError, ZcbenchError
 from . import SPACES
 from .base import SearchSpace
 from .tnb101_encoder import Encoder
-from .tnb101_encoding import (MICRO_MACRO_CODE, all_macro, all_micro, macro_from_layers, macro_layers,
+from .tnb101_encoding import (MACRO_LAYERS, MICRO_MACRO_CODE, all_macro, all_micro, macro_from_layers, macro_layers,
                               micro_from_ops, micro_ops)
 from .tnb101_heads import DENSE_HEADS, HEAD_OUTPUTS, MicroTaskNetwork, TaskNetwork
 
@@ -66,6 +66,13 @@ class TNB101MicroSpace(_TNB101Space):
     def all_archs(self) -> list[str]:
         return list(all_micro())
 
+    def mutate(self, arch: str, rng: random.Random) -> str:
+        """One edge's op replaced by another of the four ops."""
+        ops = list(micro_ops(arch))
+        edge = rng.randrange(len(ops))
+        ops[edge] = rng.choice([o for o in range(4) if o != ops[edge]])
+        return micro_from_ops(tuple(ops))
+
     def _encoder(self, arch: str) -> Encoder:
         return Encoder(tuple(int(c) for c in MICRO_MACRO_CODE), micro_ops(arch))
 
@@ -83,6 +90,25 @@ class TNB101MacroSpace(_TNB101Space):
 
     def all_archs(self) -> list[str]:
         return list(all_macro())
+
+    def mutate(self, arch: str, rng: random.Random) -> str:
+        """A valid skeleton one edit away: one layer's type changed, or one layer inserted or removed."""
+        layers = macro_layers(arch)
+        for _ in range(100):
+            new = list(layers)
+            move = rng.choice(("change", "insert", "remove"))
+            i = rng.randrange(len(new))
+            if move == "change":
+                new[i] = rng.choice([t for t in sorted(MACRO_LAYERS) if t != new[i]])
+            elif move == "insert":
+                new.insert(rng.randrange(len(new) + 1), rng.choice(sorted(MACRO_LAYERS)))
+            else:
+                del new[i]
+            try:
+                return macro_from_layers(tuple(new))
+            except InvalidArchError:  # broke a depth, stride or doubling rule: try another edit
+                continue
+        return self.sample(rng)
 
     def _encoder(self, arch: str) -> Encoder:
         return Encoder(macro_layers(arch), None)
