@@ -8,6 +8,15 @@ Protocol per (task, seed):
 - LIBRA and its ablations choose their members on the tuning half.
 - EVERY row, single proxies included, is evaluated on the evaluation half, so
   all rows of a task are measured on the same architectures.
+- Archs that an option of a proxy of the table was chosen on with ground
+  truth (swap_reg's NB201 size prior; see analysis/chosen_on.py) leave the
+  evaluation half for EVERY row of the task: that proxy and the ensembles
+  using it are not judged on archs it was fitted to, and the rows keep
+  sharing their archs. The page says how many were left out.
+- Each computation is listed once: a proxy that repeats another's computation
+  on the task (analysis/aliases.py: declared in the registry, or an identical
+  ranking) has no row; its representative's note names it. LIBRA's candidate
+  pool merges aliases and near-duplicates too (ensembles/libra.py).
 - Failures rank below every scored arch (NASLib's convention).
 - The 95% interval is a percentile bootstrap over the evaluation archs
   (zcbench.analysis.stats.bootstrap_interval). Over several seeds a cell shows
@@ -29,6 +38,8 @@ from ..ensembles import ENSEMBLES, MissingMembersError, evaluate, split_archs
 from ..ensembles.table import (ScoreTable, kendall_failed_last, ranks_failed_last, score_tables,
                                spearman_failed_last)
 from ..errors import ZcbenchError
+from .aliases import alias_map
+from .chosen_on import held_out
 from .stats import bootstrap_interval
 from .tables import to_markdown
 
@@ -46,16 +57,32 @@ def _metrics(score: np.ndarray, accuracy: np.ndarray, n_boot: int, seed: int) ->
 
 def table_rows(table: ScoreTable, ensembles: Sequence[str], tune_fraction: float = 0.5,
                n_boot: int = 1000) -> list[dict]:
-    """Rows (one per proxy and per ensemble) for one task and seed, on the evaluation half."""
+    """Rows (one per proxy computation and per ensemble) for one task and seed, on the evaluation half
+    less the archs any proxy of the table had an option chosen on (see the module docstring)."""
     tune, held = split_archs(table.scores.index, tune_fraction)
+    fitted = held_out(table.task, table.settings)
+    left_out = set().union(*(archs for archs, _ in fitted.values())) & set(held)
+    held = [a for a in held if a not in left_out]
     held_table = table.subset(held)
     acc = held_table.accuracy.to_numpy()
     base = {"task": table.task, "seed": table.seed, "n_eval": len(held), "n_tune": 0}
+    aliases = alias_map(table)
+    also = {}
+    for alias in aliases.values():
+        also.setdefault(alias.same_as, []).append(f"{alias.alias} ({alias.reason})")
+    fit_note = ""
+    if left_out:
+        fit_note = (f"{len(left_out)} evaluation archs left out: "
+                    + "; ".join(sorted({what for _, what in fitted.values()})) + " was chosen on them")
     rows = []
     for proxy in table.proxies:
+        if proxy in aliases:
+            continue
         score = held_table.scores[proxy].to_numpy()
+        note = "; ".join(filter(None, ["same computation as " + ", ".join(also[proxy]) if proxy in also else "",
+                                       fit_note]))
         rows.append({**base, "method": proxy, "kind": "proxy", **_metrics(score, acc, n_boot, table.seed),
-                     "n_failed": int(np.isnan(score).sum()), "members": proxy, "note": ""})
+                     "n_failed": int(np.isnan(score).sum()), "members": proxy, "note": note})
     for name in ensembles:
         ens = ENSEMBLES.get(name)
         row = {**base, "method": name, "kind": "ensemble", "n_tune": len(tune) if ens.tuned else 0}
@@ -70,7 +97,7 @@ def table_rows(table: ScoreTable, ensembles: Sequence[str], tune_fraction: float
         members = list(result.selection.members)
         failed = held_table.scores[members].isna().any(axis=1).sum()
         rows.append({**row, **_metrics(score, acc, n_boot, table.seed), "n_failed": int(failed),
-                     "members": "+".join(members), "note": ""})
+                     "members": "+".join(members), "note": fit_note})
     return rows
 
 
@@ -85,7 +112,8 @@ def leaderboard_rows(frame: pd.DataFrame, ensembles: Sequence[str], proxies: Seq
 
 def libra_choices(frame: pd.DataFrame, tune_fraction: float = 0.5, min_coverage: float = 0.5) -> pd.DataFrame:
     """Why LIBRA chose what it chose: per task, seed and proxy, the tuning-half rho, whether it was a
-    candidate, its information gain beyond z1, its bias, and its role (z1, z2, z3 or '')."""
+    candidate, the proxy it was merged into (an alias or a near-duplicate, never a member), its
+    information gain beyond z1, its bias, and its role (z1, z2, z3 or '')."""
     from ..ensembles.libra import select
 
     out = []
@@ -101,6 +129,7 @@ def libra_choices(frame: pd.DataFrame, tune_fraction: float = 0.5, min_coverage:
         for proxy, rho in sorted(d["rho"].items(), key=lambda kv: -kv[1]):
             out.append({"task": task, "seed": seed, "proxy": proxy, "role": roles.get(proxy, ""),
                         "rho_tuning": rho, "candidate": proxy in d["candidates"],
+                        "merged_into": d.get("merged", {}).get(proxy, ""),
                         "information_gain": d["ig"].get(proxy, math.nan),
                         "bias": d.get("bias", {}).get(proxy, math.nan),
                         "accuracy_bias": d.get("accuracy_bias", math.nan), "bins": d["bins"],
@@ -166,13 +195,31 @@ def markdown(agg: pd.DataFrame, status: dict[str, str], intro: str = "") -> str:
                   to_markdown(chosen[["task", "method", "members", "n_tune", "n_eval", "n_seeds"]]
                               .assign(n_tune=lambda d: d.n_tune.round().astype(int),
                                       n_eval=lambda d: d.n_eval.round().astype(int))), ""]
+    same = [{"task": r.task, "row": r.method, "stands for": part.removeprefix("same computation as ")}
+            for r in agg.itertuples(index=False) for part in str(r.note).split("; ")
+            if part.startswith("same computation as ")]
+    lines += ["## One row per computation", "",
+              "A proxy that repeats another's computation on a task (declared in the proxy registry, "
+              "`same_as`, or ranking every arch identically) has no row there: the row it repeats stands for "
+              "it. LIBRA's candidate pool merges these aliases, and near-duplicates (|Spearman| >= 0.99 "
+              "between two proxies on the tuning archs), into the proxy with the higher rho "
+              "(results/leaderboard_libra_choices.csv, column merged_into).", "",
+              to_markdown(pd.DataFrame(same)) if same else "(no aliases among the scored proxies)", ""]
     size = agg.groupby("task")[["n_eval", "n_tune"]].max()
-    lines += ["## Tasks", "", "| task | status | archs evaluated | archs held for tuning |", "|---|---|---|---|"]
+    fitted = {r.task: part for r in agg.itertuples(index=False) for part in str(r.note).split("; ")
+              if "evaluation archs left out" in part}
+    lines += ["## Tasks", "",
+              "Archs an option was chosen on with ground truth (swap_reg's NB201 size prior: "
+              "conf/proxy/swap_reg_prior_archs.txt, drawn from the tuning half) never count in the evaluation "
+              "of any row; the last column says how many of the evaluation half that removed.", "",
+              "| task | status | archs evaluated | archs held for tuning | left out of evaluation |",
+              "|---|---|---|---|---|"]
     for task, note in status.items():
         if task in size.index:
-            lines.append(f"| {task} | {note} | {int(size.at[task, 'n_eval'])} | {int(size.at[task, 'n_tune'])} |")
+            lines.append(f"| {task} | {note} | {int(size.at[task, 'n_eval'])} | {int(size.at[task, 'n_tune'])} "
+                         f"| {fitted.get(task, 'none')} |")
         else:
-            lines.append(f"| {task} | {note} | - | - |")
+            lines.append(f"| {task} | {note} | - | - | - |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,13 @@ On a tuning sample of architectures with ground truth (docs/METHOD.md, 'LIBRA-NA
 4. Score = rank sum of z1, z2, z3 (METHOD.md leaves the fusion open; the rank
    sum needs no scale matching and is what the baselines use too).
 
+The pool holds each computation once: a proxy that is an alias of another
+on this task (declared in the registry or with an identical ranking,
+analysis/aliases.py) and a near-duplicate (|Spearman| >= NEAR_DUPLICATE with a
+proxy of higher rho, on the tuning archs) are merged into that proxy and are
+never members; otherwise LIBRA's lowest-information-gain rule picks the copy of
+z1 (IG ~ 0), one signal counted twice. The four variants share this pool.
+
 When the window holds fewer than two candidates the ensemble has fewer
 members (z1 alone when it holds none); the selection records that. Failures
 rank last for rho, IG (they share the lowest bin) and bias.
@@ -25,6 +32,7 @@ import math
 from functools import partial
 
 import numpy as np
+from scipy import stats
 
 from ..errors import ZcbenchError
 from .base import MissingMembersError, Selection
@@ -32,6 +40,7 @@ from .information import auto_bins, information_gain
 from .table import ScoreTable, ranks_failed_last, spearman_failed_last
 
 MIN_TUNING_ARCHS = 5
+NEAR_DUPLICATE = 0.99  # |Spearman| between two proxies on the tuning archs at or above which they are one candidate
 Z2_RULES = ("lowest_ig", "highest_rho")
 Z3_RULES = ("bias", "lowest_ig")
 
@@ -44,6 +53,31 @@ def proxy_rhos(table: ScoreTable) -> dict[str, float]:
     acc = table.accuracy.to_numpy()
     out = {p: spearman_failed_last(table.scores[p].to_numpy(), acc) for p in table.proxies}
     return {p: r for p, r in out.items() if not math.isnan(r)}
+
+
+def candidate_pool(table: ScoreTable, rhos: dict[str, float], near: float = NEAR_DUPLICATE
+                   ) -> tuple[list[str], dict[str, str]]:
+    """(proxies by decreasing rho with each computation once, merged proxy -> the one it merged into).
+
+    Aliases (analysis.aliases.alias_map) go to their representative; then, in rho order, a proxy whose
+    |Spearman| with an already kept proxy is >= `near` on these archs merges into that proxy.
+    """
+    from ..analysis.aliases import alias_map
+
+    aliases = alias_map(table)
+    kept, ranks, merged = [], {}, {}
+    for p in sorted(rhos, key=lambda p: (-rhos[p], p)):
+        if p in aliases:
+            merged[p] = aliases[p].same_as
+            continue
+        r = ranks_failed_last(table.scores[p].to_numpy())
+        twin = next((q for q in kept if abs(stats.spearmanr(r, ranks[q]).statistic) >= near), None)
+        if twin is not None:
+            merged[p] = twin
+            continue
+        kept.append(p)
+        ranks[p] = r
+    return kept, merged
 
 
 def _binnable(values: np.ndarray, method: str) -> np.ndarray:
@@ -71,14 +105,14 @@ def select(table: ScoreTable, window: float = 0.1, bins: int | str = "auto", dis
     rhos = proxy_rhos(table)
     if not rhos:
         raise MissingMembersError("libra", ["any proxy with a non-constant score"], table.proxies)
-    order = sorted(rhos, key=lambda p: (-rhos[p], p))
+    order, merged = candidate_pool(table, rhos)
     z1 = order[0]
     candidates = [p for p in order[1:] if rhos[p] > rhos[z1] - window]
     acc = table.accuracy.to_numpy()
     z1_values = _binnable(table.scores[z1].to_numpy(), discretisation)
     gains = {p: information_gain(acc, z1_values, _binnable(table.scores[p].to_numpy(), discretisation),
                                  bins, discretisation) for p in candidates}
-    details = {"rho": rhos, "z1": z1, "window": window, "candidates": candidates, "ig": gains,
+    details = {"rho": rhos, "z1": z1, "window": window, "candidates": candidates, "ig": gains, "merged": merged,
                "bins": auto_bins(len(acc)) if bins == "auto" else int(bins),
                "discretisation": discretisation, "z2_rule": z2_rule, "z3_rule": z3_rule}
     members = [z1]
@@ -102,12 +136,12 @@ def select(table: ScoreTable, window: float = 0.1, bins: int | str = "auto", dis
 
 
 def select_top_k(table: ScoreTable, k: int = 3) -> Selection:
-    """The k proxies with the highest rho on the tuning sample (ablation: no IG, no bias)."""
+    """The k proxies with the highest rho on the tuning sample, each computation once (ablation: no IG, no bias)."""
     rhos = proxy_rhos(table)
     if not rhos:
         raise MissingMembersError("top3_rho", ["any proxy with a non-constant score"], table.proxies)
-    order = sorted(rhos, key=lambda p: (-rhos[p], p))
-    return Selection(tuple(order[:k]), {"rho": rhos, "rule": f"top {k} by rho"})
+    order, merged = candidate_pool(table, rhos)
+    return Selection(tuple(order[:k]), {"rho": rhos, "rule": f"top {k} by rho", "merged": merged})
 
 
 VARIANTS = {

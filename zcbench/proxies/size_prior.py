@@ -20,10 +20,20 @@ TNB), or the parameters of every arch in the task's ground truth, built
 (small pools only). `python -m zcbench.proxies.size_prior` prints the prior
 of every task and, with --write, sets it in the task configs
 (proxy_options.swap_reg); a test checks the configs against this module.
+
+NB201's prior itself was chosen with ground truth (CIFAR-100 accuracy), so
+`--calibrate` redoes that choice from the cached swap and params scores and
+records the archs it looked at in conf/proxy/swap_reg_prior_archs.txt, beside
+the prior's config. Those archs come from the tuning half of the ensemble split
+(the archs LIBRA tunes on), and every table leaves them out of its evaluation
+of swap_reg and of any ensemble with swap_reg as a member
+(zcbench/analysis/chosen_on.py).
 """
 from __future__ import annotations
 
 import argparse
+import math
+import random
 import re
 from pathlib import Path
 
@@ -40,6 +50,71 @@ SIGMA_PER_RANGE2 = NB201_PRIOR[1] / (NB201_RANGE_K[1] - NB201_RANGE_K[0]) ** 2
 MAX_BUILT_POOL = 2000
 #: Suite-Zero's task for each (space, classes, head) it covers, for other tasks of the same networks.
 SUITE_ZERO_BY_SPACE = {("nb101", 10, None): "nb101_cifar10", ("nb301", 10, None): "nb301_cifar10"}
+
+
+#: NB201's calibration: the archs it was chosen on, the task whose accuracy it fit, the sample and the grid
+PRIOR_ARCHS = CONF_DIR / "proxy" / "swap_reg_prior_archs.txt"
+CALIBRATION_TASK = "nb201_cifar100"
+CALIBRATION_SIZE = 150
+CALIBRATION_SEED = 1
+GRID_MU = (500.0, 1000.0, 1500.0, 2000.0, 3000.0)
+GRID_SIGMA = (1e4, 1e5, 3e5, 1e6, 3e6, 1e7)
+
+
+def calibration_pool(frame: "pd.DataFrame") -> list[str]:
+    """Sorted archs of `frame` (load_scores rows of one task) in the ensemble split's tuning half that have
+    a finite swap score, a params count and an accuracy: the archs a calibration may look at."""
+    from ..ensembles.table import split_archs
+
+    ok = frame[(frame["error"] == "") & frame["proxy"].isin(["swap", "params"]) & frame["accuracy"].notna()]
+    both = ok.groupby("arch")["proxy"].nunique()
+    tune, _ = split_archs(sorted(both[both == 2].index))
+    return tune
+
+
+def calibrate(frame: "pd.DataFrame", size: int = CALIBRATION_SIZE, seed: int = CALIBRATION_SEED
+              ) -> tuple[list[str], "pd.DataFrame", tuple[float, float]]:
+    """(archs, grid, best (mu, sigma)): swap x exp(-(P - mu)^2 / sigma) against accuracy on `size` archs
+    drawn with random.Random(seed) from calibration_pool(frame), over GRID_MU x GRID_SIGMA (Spearman)."""
+    import pandas as pd
+    from scipy import stats
+
+    pool = calibration_pool(frame)
+    if len(pool) < size:
+        raise ZcbenchError(f"calibration needs {size} tuning-half archs with swap, params and accuracy; "
+                           f"the scores hold {len(pool)}")
+    archs = sorted(random.Random(seed).sample(pool, size))
+    rows = frame[frame["arch"].isin(archs) & (frame["error"] == "")]
+    wide = rows.pivot_table(index="arch", columns="proxy", values="score", aggfunc="first").loc[archs]
+    acc = rows.drop_duplicates("arch").set_index("arch")["accuracy"].loc[archs]
+    p_k = wide["params"] / 1e3  # SWAP's code counts thousands of parameters (NB201 has no auxiliary head)
+    grid = pd.DataFrame([{"mu": mu, "sigma": sigma, "spearman": float(stats.spearmanr(
+        wide["swap"] * (-(p_k - mu) ** 2 / sigma).map(math.exp), acc).statistic)}
+        for mu in GRID_MU for sigma in GRID_SIGMA])
+    best = grid.loc[grid["spearman"].idxmax()]
+    return archs, grid, (float(best["mu"]), float(best["sigma"]))
+
+
+def write_prior_archs(path: Path, archs: list[str], grid: "pd.DataFrame", source: str) -> None:
+    """The calibration's archs, one per line, under a comment header saying how they were chosen."""
+    best = grid.loc[grid["spearman"].idxmax()]
+    plain = grid.loc[grid["spearman"].idxmin()]
+    header = [f"# swap_reg's NB201 size prior (mu {best['mu']:g}, sigma {best['sigma']:g}) was chosen on these "
+              f"{len(archs)} archs against {CALIBRATION_TASK} accuracy",
+              f"# (Spearman {best['spearman']:.3f}; grid mu {list(GRID_MU)} x sigma {list(GRID_SIGMA)}, worst "
+              f"{plain['spearman']:.3f}), drawn with random.Random({CALIBRATION_SEED}) from the tuning half of",
+              f"# the ensemble split of {source}. Written by `python -m zcbench.proxies.size_prior --calibrate`;",
+              "# (The first calibration did not record its archs; this one, on the cached scores, gives the same",
+              "# prior.) Tables leave these archs out of swap_reg's evaluation and of ensembles that use it."]
+    path.write_text("\n".join(header + archs) + "\n")
+
+
+def prior_archs(path: Path = PRIOR_ARCHS) -> list[str]:
+    """The archs NB201's prior was chosen on ([] when the file was never written)."""
+    if not path.exists():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
 
 
 def _head(task: Task) -> str | None:
@@ -147,13 +222,39 @@ def write_prior(path: Path, line: str) -> None:
     path.write_text(text)
 
 
+def run_calibration(scores: Path, out: Path = PRIOR_ARCHS) -> int:
+    """Redo NB201's calibration on `scores`; write its archs to `out` if it gives the shipped prior."""
+    from ..cache import load_scores
+
+    if not scores.exists():
+        print(f"--scores {scores} does not exist; give a {CALIBRATION_TASK} scores.h5 or its folder")
+        return 2
+    frame = load_scores(scores)
+    frame = frame[frame["task"] == CALIBRATION_TASK]
+    archs, grid, best = calibrate(frame)
+    print(grid.pivot(index="mu", columns="sigma", values="spearman").round(3).to_string())
+    if best != NB201_PRIOR:
+        print(f"the grid peaks at mu {best[0]:g}, sigma {best[1]:g}, not at the shipped prior {NB201_PRIOR}: "
+              f"set NB201_MU / NB201_SIGMA in swap_reg.py and rescore swap_reg on NB201; {out} left as it was")
+        return 1
+    write_prior_archs(out, archs, grid, str(scores))
+    print(f"prior {best} reproduced on {len(archs)} archs; wrote them to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     import os
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help="set the priors in conf/task/*.yaml")
     parser.add_argument("--data-root", default=os.environ.get("ZCBENCH_DATA"))
+    parser.add_argument("--calibrate", action="store_true",
+                        help=f"instead: redo NB201's prior on --scores and write its archs to {PRIOR_ARCHS.name}")
+    parser.add_argument("--scores", type=Path, default=Path("results/cache") / CALIBRATION_TASK,
+                        help=f"{CALIBRATION_TASK} scores with swap and params (a scores.h5 or its folder)")
     args = parser.parse_args(argv)
+    if args.calibrate:
+        raise SystemExit(run_calibration(args.scores))
     for name in task_names():
         line = config_line(load_task(name), args.data_root)
         print(f"{name}: {line.strip()}")
