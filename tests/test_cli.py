@@ -16,7 +16,7 @@ from omegaconf import open_dict
 
 import zcbench
 from zcbench.benchmarks.tasks import CONF_DIR, Task, load_task, task_names
-from zcbench.errors import DataNotFoundError, InvalidArchError, UnknownNameError, ZcbenchError
+from zcbench.errors import DataNotFoundError, InvalidArchError, ProxyFailure, UnknownNameError, ZcbenchError
 from zcbench.harness import compose, resolve_proxies, run, sample_archs
 from zcbench.proxies import PROXIES
 from zcbench.proxies.registry import proxy
@@ -130,7 +130,7 @@ def test_failures_are_counted_and_the_run_goes_on(tmp_path, real_data, capsys):
         """Raises on an even number of conv layers, NaN on a multiple of 3, else 1."""
         n = _conv_count(probe.net)
         if n % 2 == 0:
-            raise RuntimeError("unsupported layer (test)")
+            raise ProxyFailure("unsupported layer (test)")
         return float("nan") if n % 3 == 0 else 1.0
 
     cfg = _cfg(tmp_path, real_data, "proxy=params", "n_archs=12", "batch_size=8")
@@ -146,7 +146,7 @@ def test_failures_are_counted_and_the_run_goes_on(tmp_path, real_data, capsys):
     for arch, row in flaky.iterrows():
         n = _conv_count(space.build(arch, 10))
         if n % 2 == 0:
-            assert row["error"] == "RuntimeError: unsupported layer (test)"
+            assert row["error"] == "ProxyFailure: unsupported layer (test)"
         elif n % 3 == 0:
             assert row["error"].startswith("non-finite score")
         else:

@@ -11,6 +11,7 @@ from torch import nn
 import zcbench.proxies.gradsign  # noqa: F401  (registers gradsign)
 import zcbench.proxies.lswag  # noqa: F401  (registers lswag, lswag_lambda, lswag_psi)
 import zcbench.proxies.swap_reg  # noqa: F401  (registers swap_reg)
+from zcbench.errors import BadOptionError
 from zcbench.proxies import PROXIES, Probe, score_network
 from zcbench.proxies.lswag import combine, depth_bin, window_bins
 from zcbench.proxies.swap_reg import param_thousands, regular_factor
@@ -208,9 +209,9 @@ def test_window_bins_rejects_bad_windows(lo, hi):
     ("lswag_lambda", {"window_lo": 10, "window_hi": 40}),     # two layers: bins 0 and 5 only
     ("lswag", {"window_lo": 10, "window_hi": 40}),
     ("lswag_psi", {"window_lo": 30, "window_hi": 40, "psi_from": "window_lo"}),
-    ("lswag", {"window_lo": 70, "window_hi": 20}),
 ])
-def test_empty_or_bad_window_is_a_recorded_failure(name, opts):
+def test_empty_window_is_a_recorded_failure(name, opts):
+    """A window that selects none of this network's layers: a condition of the network (ProxyFailure)."""
     net, x, y = _mlp_case()
     if name != "lswag_psi":
         net, x, y, _, _ = _two_layer_case()
@@ -220,12 +221,16 @@ def test_empty_or_bad_window_is_a_recorded_failure(name, opts):
     assert "window" in res.error
 
 
-def test_unknown_option_values_fail_clearly():
+@pytest.mark.parametrize("name, opts, named", [
+    ("lswag", {"window_lo": 70, "window_hi": 20}, "window"),
+    ("lswag_lambda", {"variance_over": "epochs"}, "variance_over"),
+    ("lswag_psi", {"psi_from": "middle"}, "psi_from"),
+])
+def test_bad_option_values_stop_the_run_naming_the_option(name, opts, named):
+    """A bad option is the same for every network: an error naming it, never a cached failure."""
     net, x, y = _mlp_case()
-    res = score_network(net, x, y, ["lswag_lambda", "lswag_psi"],
-                        {"lswag_lambda": {"variance_over": "epochs"}, "lswag_psi": {"psi_from": "middle"}})
-    assert "variance_over" in res["lswag_lambda"].error
-    assert "psi_from" in res["lswag_psi"].error
+    with pytest.raises(BadOptionError, match=named):
+        score_network(net, x, y, [name], {name: opts})
 
 
 # ------------------------------------------------------------------ sign of Lambda x Psi

@@ -13,6 +13,7 @@ from torch import nn
 import zcbench.proxies.jacobian  # noqa: F401  (registers jacov, epe_nas)
 import zcbench.proxies.saliency  # noqa: F401  (registers l2_norm, plain, grasp, fisher)
 from zcbench.proxies import PROXIES, score_network
+from zcbench.proxies.base import TaskTraits
 from zcbench.proxies.jacobian import epe_nas_from_jacobian, jacov_from_jacobian
 
 from conftest import ce_grad, linear_case, softmax, tiny_cnn
@@ -223,17 +224,23 @@ def test_epe_nas_reads_output_width_from_head():
 
 
 def test_epe_nas_needs_labels():
+    """Without labels EPE-NAS does not apply: declared (the harness skips it), and an error if called anyway."""
+    assert "has none" in PROXIES.get("epe_nas").needs.unmet(TaskTraits.from_batch("t", None))
     signs, _ = _epe_case()
     net, x, _ = _relu_rows(signs)
-    res = score_network(net, x, None, ["epe_nas"], {"epe_nas": {"n_classes": 10}})["epe_nas"]
-    assert not res.ok and "labels" in res.error
+    with pytest.raises(ValueError, match="labels"):
+        score_network(net, x, None, ["epe_nas"], {"epe_nas": {"n_classes": 10}})
 
 
 @pytest.mark.parametrize("targets", [torch.randn(4, 9), torch.zeros(4, 3, 2, 2, dtype=torch.long)])
 def test_epe_nas_refuses_dense_and_regression_targets(targets):
-    """EPE-NAS groups samples by class; room_layout (B x 9 floats) or per-pixel labels have no such class."""
+    """EPE-NAS groups samples by class; room_layout (B x 9 floats) or per-pixel labels have no such class:
+    the proxy declares it (skipped once per task, no rows), and refuses if called anyway."""
+    reason = PROXIES.get("epe_nas").needs.unmet(TaskTraits.from_batch("room", targets))
+    assert "one class label per sample" in reason and str(tuple(targets.shape)) in reason
+    assert PROXIES.get("epe_nas").needs.unmet(TaskTraits.from_batch("c10", torch.tensor([0, 1, 1, 2]))) is None
     signs, _ = _epe_case()
     net, x, _ = _relu_rows(signs)
-    res = score_network(net, x[:4], targets, ["epe_nas"], {"epe_nas": {"n_classes": 10}},
-                        loss_fn=lambda out, t: out.sum())["epe_nas"]
-    assert not res.ok and "groups samples by class label" in res.error and str(tuple(targets.shape)) in res.error
+    with pytest.raises(ValueError, match="groups samples by class label"):
+        score_network(net, x[:4], targets, ["epe_nas"], {"epe_nas": {"n_classes": 10}},
+                      loss_fn=lambda out, t: out.sum())

@@ -77,7 +77,7 @@ class BadOptionError(ZcbenchError, ValueError):
 # RuntimeError with any other message -- is a bug and is never cached.
 _RUNTIME_MESSAGES = (
     "out of memory", "can't allocate memory",                     # out of memory
-    "double backward", "double backwards", "derivative for",      # an op without double backward
+    "double backward", "derivative for", "differentiate twice",   # an op without double backward
     "expected more than 1 value per channel when training",       # BatchNorm, one value per channel
     "appears to not have been used in the graph",                 # output independent of the input
 )

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import re
 import sys
 import dataclasses
 from dataclasses import dataclass
@@ -18,8 +20,9 @@ from .analysis import correlation_table, score_summary
 from .benchmarks.tasks import CONF_DIR, LOSSES, Task, ground_truth
 from .cache import ScoreCache, load_scores
 from .datasets import Batch, load_batch
-from .errors import InvalidArchError, ZcbenchError
+from .errors import BadOptionError, InvalidArchError, ZcbenchError, failure_reason
 from .proxies import PROXIES, score_network
+from .proxies.base import TaskTraits
 from .spaces import SearchSpace, get_space
 from .targets import make_targets
 
@@ -131,8 +134,61 @@ def parse_shard(shard: str | None) -> tuple[int, int] | None:
         i, n = (int(x) for x in str(shard).split("/"))
         assert 0 <= i < n
     except (ValueError, AssertionError):
-        raise ZcbenchError(f"shard={shard!r} is not 'i/n' with 0 <= i < n (e.g. shard=0/4)") from None
+        raise BadOptionError(f"shard={shard!r} is not 'i/n' with 0 <= i < n (e.g. shard=0/4)") from None
     return i, n
+
+
+def _int_option(cfg: DictConfig, key: str, minimum: int, valid: str) -> None:
+    value = cfg.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise BadOptionError(f"{key}={value!r} is not valid; {key} must be {valid}")
+
+
+def check_options(cfg: DictConfig) -> None:
+    """Each run option has a value it can use, else BadOptionError naming the key and what is valid.
+
+    Checked before anything is read or written, so a typo costs nothing and leaves nothing behind.
+    """
+    if str(cfg.get("n_archs")) != "all":
+        _int_option(cfg, "n_archs", 1, "a whole number >= 1 or 'all'")
+    if cfg.get("batch_size") is not None:
+        _int_option(cfg, "batch_size", 2, "null (the task's batch size) or a whole number >= 2 "
+                                          "(BatchNorm in train mode needs two samples)")
+    _int_option(cfg, "seed", 0, "a whole number >= 0")
+    _int_option(cfg, "checkpoint_every", 1, "a whole number >= 1")
+    for key in ("retry_failed", "progress"):
+        if not isinstance(cfg.get(key, False), bool):
+            raise BadOptionError(f"{key}={cfg.get(key)!r} is not valid; {key} must be true or false")
+    device = str(cfg.get("device", "cpu"))
+    if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", device):
+        raise BadOptionError(f"device={device!r} is not valid; device must be cpu, cuda, cuda:<index> or auto")
+    parse_shard(cfg.get("shard"))
+
+
+def check_out_dir(out_dir: str | Path) -> Path:
+    """out_dir, created if needed, once a file could be written in it; else BadOptionError."""
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".zcbench-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise BadOptionError(f"out_dir={str(out_dir)!r} is not a writable folder ({err.strerror or err}); "
+                             "out_dir must be a folder this user can create and write") from None
+    return path
+
+
+def applicable(proxies: Mapping[str, Mapping[str, Any]], traits: TaskTraits) -> tuple[dict, dict[str, str]]:
+    """(the proxies whose needs the task meets, {proxy: "n/a: <reason>"} for the others)."""
+    kept, skipped = {}, {}
+    for name, options in proxies.items():
+        reason = PROXIES.get(name).needs.unmet(traits)
+        if reason is None:
+            kept[name] = options
+        else:
+            skipped[name] = f"n/a: {reason}"
+    return kept, skipped
 
 
 def arch_seed(seed: int, arch: str) -> int:
@@ -182,6 +238,7 @@ def prepare(cfg: DictConfig, what: str = "") -> Setup:
     Shared by the proxy run and the layer-selection command, so both sample
     the same archs and read the same images for the same config.
     """
+    check_options(cfg)
     task = Task.from_config(cfg.task)
     space = get_space(task.space)
     data_root = cfg.get("data_root")
@@ -248,8 +305,12 @@ def score_arch(setup: Setup, cache: ScoreCache, arch: str, proxies: Mapping[str,
         return {}
     try:
         net = build_network(setup, arch)
-    except Exception as err:  # an arch that cannot be built fails every proxy, visibly
-        results = {p: (float("nan"), 0.0, f"build failed: {type(err).__name__}: {err}") for p in todo}
+    except Exception as err:  # out of memory fails every proxy, visibly; anything else is a bug
+        reason = failure_reason(err)
+        if reason is None:
+            err.add_note(f"(while building arch {arch} of task {task})")
+            raise
+        results = {p: (float("nan"), 0.0, f"build failed: {reason}") for p in todo}
     else:
         results = {p: (r.score, r.seconds, r.error) for p, r in
                    score_network(net, setup.inputs, setup.labels, todo, {p: proxies[p] for p in todo},
@@ -261,12 +322,21 @@ def score_arch(setup: Setup, cache: ScoreCache, arch: str, proxies: Mapping[str,
 
 
 def run(cfg: DictConfig) -> RunResult:
-    """Score the configured proxies on the configured task; see conf/config.yaml for the knobs."""
+    """Score the configured proxies on the configured task; see conf/config.yaml for the knobs.
+
+    A proxy whose needs the task does not meet (Needs.unmet) is skipped with one line and
+    no rows; its correlation row says "n/a: <reason>". A proxy that cannot score one network
+    leaves a failure row (zcbench/errors.py says which exceptions count); any other exception
+    stops the run after checkpointing every row computed so far.
+    """
+    check_options(cfg)
     task = Task.from_config(cfg.task)
     proxies = apply_task_options(resolve_proxies(cfg.proxy), task)
-    out_dir = Path(cfg.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_out_dir(cfg.out_dir)
     setup = prepare(cfg, what=f", proxies {', '.join(proxies)}")
+    proxies, skipped = applicable(proxies, TaskTraits.from_batch(task.name, setup.labels))
+    for name, reason in skipped.items():
+        print(f"[zcbench] skipped {name} on {task.name}: {reason}")
     archs, batch, seed, truth = setup.archs, setup.batch, setup.seed, setup.truth
     shard = parse_shard(cfg.get("shard"))
     scores_path = out_dir / "scores.h5"
@@ -280,15 +350,21 @@ def run(cfg: DictConfig) -> RunResult:
     computed = failed = 0
     bar = tqdm(archs, desc=f"{task.name}", unit="arch", file=sys.stderr,
                disable=not cfg.get("progress", True))
-    for i, arch in enumerate(bar):
-        results = score_arch(setup, cache, arch, proxies, settings, versions, bool(cfg.get("retry_failed")))
-        if not results:
-            continue
-        computed += 1
-        failed += sum(bool(e) for _, _, e in results.values())
-        if computed % int(cfg.get("checkpoint_every", 25)) == 0:
-            cache.checkpoint()
-    bar.close()
+    try:
+        for arch in bar:
+            results = score_arch(setup, cache, arch, proxies, settings, versions, bool(cfg.get("retry_failed")))
+            if not results:
+                continue
+            computed += 1
+            failed += sum(bool(e) for _, _, e in results.values())
+            if computed % int(cfg.get("checkpoint_every", 25)) == 0:
+                cache.checkpoint()
+    except BaseException as err:  # a bug (or ^C): keep every row computed, then stop
+        cache.checkpoint()
+        err.add_note(f"(the rows of the {computed} networks scored before this one are saved in {scores_path})")
+        raise
+    finally:
+        bar.close()
     if task.has_truth:
         cache.set_truth(truth.loc[truth["arch"].isin(archs), ["arch", "accuracy"]].assign(task=task.name))
     cache.checkpoint()
@@ -297,14 +373,25 @@ def run(cfg: DictConfig) -> RunResult:
     wanted = frame[(frame["task"] == task.name) & (frame["seed"] == seed) & frame["arch"].isin(archs)
                    & (frame["proxy"].map(settings) == frame["settings"])]
     suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard else ""
+    table = correlation_table(wanted) if task.has_truth else score_summary(wanted)
+    # a proxy that does not apply: one row saying why, not NaN correlations
+    table = _with_not_applicable(table, skipped, task.name, seed)
     if task.has_truth:
-        table = correlation_table(wanted)
         table.to_csv(out_dir / f"correlations{suffix}.csv", index=False)
     else:  # no accuracies: say what was scored and what failed, not a row of NaN correlations
-        table = score_summary(wanted)
         table.to_csv(out_dir / f"score_summary{suffix}.csv", index=False)
     _print_summary(table, computed, len(archs), failed, scores_path, has_truth=task.has_truth)
     return RunResult(out_dir, scores_path, table, batch.source, computed, failed)
+
+
+def _with_not_applicable(table: pd.DataFrame, skipped: Mapping[str, str], task: str, seed: int) -> pd.DataFrame:
+    """`table` with a `note` column: "" for scored proxies, "n/a: <reason>" for skipped ones (n_archs 0)."""
+    table = table.assign(note="")
+    if not skipped:
+        return table
+    rows = pd.DataFrame([{"task": task, "proxy": name, "seed": seed, "n_archs": 0, "n_failed": 0, "note": reason}
+                         for name, reason in skipped.items()])
+    return pd.concat([table, rows], ignore_index=True) if len(table) else rows.reindex(columns=table.columns)
 
 
 def _truth_or_explain(task: Task, data_root: str | None) -> pd.DataFrame:
@@ -319,11 +406,13 @@ def _print_summary(table: pd.DataFrame, computed: int, total: int, failed: int, 
                    has_truth: bool = True) -> None:
     print(f"[zcbench] computed {computed} of {total} networks (the rest were cached); "
           f"{failed} proxy failures in this run; scores in {path}")
+    table = table[table["note"] == ""] if "note" in table else table  # skipped proxies were named above
     if table.empty:
         return
     if has_truth:
+        print("[zcbench] spearman/kendall/pearson/top10 leave failed archs out; *_failed_last rank them last")
         shown = table[["proxy", "spearman", "kendall", "pearson", "top10_precision", "n_archs", "n_failed",
-                       "spearman_failed_last", "mean_seconds"]]
+                       "spearman_failed_last", "kendall_failed_last", "mean_seconds"]]
     else:
         print("[zcbench] no ground truth, so no correlations: per proxy, archs scored, failures, "
               "score range, seconds")

@@ -64,12 +64,22 @@ def spearman_failed_last(score, accuracy, failed) -> float:
     return correlation_failed_last(score, accuracy, "spearman")
 
 
+def kendall_failed_last(score, accuracy, failed) -> float:
+    """Kendall tau-b with the archs flagged in `failed` ranked below every scored one (tied among themselves)."""
+    score = np.asarray(score, dtype=float).copy()
+    score[np.asarray(failed, dtype=bool)] = math.nan
+    return correlation_failed_last(score, accuracy, "kendall")
+
+
 def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, proxy, seed, settings): rank metrics over archs with ground truth.
 
     `frame` is a load_scores()-style table; archs without ground truth are left
-    out. Failed scores are left out of the main metrics and counted in
-    `n_failed`; `spearman_failed_last` ranks them last instead (NASLib's way).
+    out. Two rules, each labelled: spearman/kendall/pearson/top10_precision leave
+    failed archs out (they are counted in `n_failed`); spearman_failed_last and
+    kendall_failed_last rank them below every scored arch (NASLib's way, the one
+    the leaderboard and the paper tables use). Set a Spearman beside the Kendall
+    of the same rule.
     """
     rows = []
     for (task, proxy, seed, settings), g in frame.groupby(["task", "proxy", "seed", "settings"], sort=True):
@@ -81,9 +91,11 @@ def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:
                      "n_failed": int(failed.sum()),
                      "spearman_failed_last": spearman_failed_last(g["score"], g["accuracy"], failed)
                      if failed.any() else metrics["spearman"],
+                     "kendall_failed_last": kendall_failed_last(g["score"], g["accuracy"], failed)
+                     if failed.any() else metrics["kendall"],
                      "mean_seconds": float(g["seconds"].mean()), "settings": settings})
     columns = ["task", "proxy", "seed", "spearman", "kendall", "pearson", "top10_precision",
-               "n_archs", "n_failed", "spearman_failed_last", "mean_seconds", "settings"]
+               "n_archs", "n_failed", "spearman_failed_last", "kendall_failed_last", "mean_seconds", "settings"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ProxyFailure
+from ..errors import BadOptionError, ProxyFailure
 from .base import Needs
 from .probe import Probe
 from .init import reinitialise_
@@ -78,7 +78,7 @@ def block_features(net: nn.Module, x: torch.Tensor, blocks: str = "auto") -> lis
     if blocks != "auto":
         containers = [(n, m) for n, m in containers if n == blocks]
         if not containers:
-            raise ValueError(f"no nn.Sequential/nn.ModuleList named {blocks!r} in the network")
+            raise BadOptionError(f"no nn.Sequential/nn.ModuleList named {blocks!r} in the network")
     calls: dict[int, list[tuple[object, object]]] = {}
 
     def record(module, inputs, output):
@@ -181,7 +181,7 @@ def az_signals(probe: Probe, init: str = "kaiming_fanin", blocks: str = "auto", 
 
 def _az_pass(probe: Probe, init: str, blocks: str, seed: int) -> dict:
     if init not in ("kaiming_fanin", "none"):
-        raise ValueError(f"init must be 'kaiming_fanin' or 'none', got {init!r}")
+        raise BadOptionError(f"init must be 'kaiming_fanin' or 'none', got {init!r}")
     net = probe.fresh_copy().float().train()
     gen = torch.Generator(device=probe.inputs.device).manual_seed(seed)
     if init == "kaiming_fanin":
@@ -230,7 +230,7 @@ def az_trainability(probe: Probe, init: str = "kaiming_fanin", blocks: str = "au
     (token counts differ, non-integer downsampling) are left out.
     """
     if identity_blocks not in ("worst", "skip"):
-        raise ValueError(f"identity_blocks must be 'worst' or 'skip', got {identity_blocks!r}")
+        raise BadOptionError(f"identity_blocks must be 'worst' or 'skip', got {identity_blocks!r}")
     scores = az_signals(probe, init, blocks, seed)["trainability"]
     if identity_blocks == "skip":
         scores = [s for s in scores if s != -math.inf]

@@ -115,7 +115,7 @@ def output_width(probe: Probe) -> int:
     return int(linears[-1].out_features)
 
 
-@proxy("epe_nas", needs=Needs(passes=frozenset({"input_jacobian"}), labels=True),
+@proxy("epe_nas", needs=Needs(passes=frozenset({"input_jacobian"}), labels="classes"),
        orientation="larger |sum of log |corr|| per class = Jacobians of same-class inputs less "
                    "correlated = predicted better (NASLib's score, no sign flip)",
        k=1e-5, n_classes=None)

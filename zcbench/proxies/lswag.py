@@ -64,7 +64,7 @@ import math
 
 import torch
 
-from ..errors import ProxyFailure
+from ..errors import BadOptionError, ProxyFailure
 from .activation import distinct_columns
 from .base import Needs
 from .probe import Probe, scored_layers
@@ -96,7 +96,7 @@ def window_bins(window_lo: float | None, window_hi: float | None) -> tuple[int, 
     window_lo = 0 if window_lo is None else window_lo
     window_hi = 100 if window_hi is None else window_hi
     if not (0 <= window_lo <= window_hi <= 100):
-        raise ValueError(f"layer window needs 0 <= window_lo <= window_hi <= 100 (depth percentiles), "
+        raise BadOptionError(f"layer window needs 0 <= window_lo <= window_hi <= 100 (depth percentiles), "
                          f"got window_lo={window_lo}, window_hi={window_hi}")
     return min(int(window_lo // 10), NBINS - 1), min(int(window_hi // 10), NBINS - 1)
 
@@ -121,7 +121,7 @@ def lambda_terms(probe: Probe, window_lo: float | None = None, window_hi: float 
                  variance_over: str = "samples", mini_batches: int = 2) -> dict[str, float]:
     """Per gradient layer in the window, its log-sum of 1/sqrt(Var_i |dL/dw|) (dead layers left out)."""
     if variance_over not in VARIANCE_OVER:
-        raise ValueError(f"variance_over must be one of {VARIANCE_OVER}, got {variance_over!r}")
+        raise BadOptionError(f"variance_over must be one of {VARIANCE_OVER}, got {variance_over!r}")
     lo_bin, hi_bin = window_bins(window_lo, window_hi)
     names = [n for n, _ in scored_layers(probe.net)]
     if not names:
@@ -159,7 +159,7 @@ def lswag_psi_value(probe: Probe, window_lo: float | None = None, window_hi: flo
                     psi_from: str = "first", **_: object) -> float:
     """Psi: distinct per-unit activation patterns over the activation layers up to the window's end."""
     if psi_from not in PSI_FROM:
-        raise ValueError(f"psi_from must be one of {PSI_FROM}, got {psi_from!r}")
+        raise BadOptionError(f"psi_from must be one of {PSI_FROM}, got {psi_from!r}")
     lo_bin, hi_bin = window_bins(window_lo, window_hi)
     codes = probe.activation_codes()
     if not codes:

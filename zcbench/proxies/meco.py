@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import BadOptionError
 from .probe import Probe, forward_with_hooks
 from .registry import proxy
 
@@ -71,7 +72,7 @@ def meco(probe: Probe, samples: int = 1) -> float:
     setting (one image, BatchNorm statistics from that image alone).
     """
     if samples < 1:
-        raise ValueError(f"samples must be >= 1, got {samples}")
+        raise BadOptionError(f"samples must be >= 1, got {samples}")
     x = probe.inputs[:samples]
     maps = _feature_maps(probe.working_copy(), x)  # train mode, buffers restored
     total = 0.0

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ProxyFailure
+from ..errors import BadOptionError, ProxyFailure
 from .base import Needs
 from .init import reinitialise_
 from .probe import ACTIVATIONS, Probe, forward_with_hooks
@@ -105,7 +105,7 @@ def ntk(probe: Probe, samples: int = 16, log: bool = True) -> float:
     """
     x = probe.inputs[:samples] if samples else probe.inputs
     if x.shape[0] < 2:
-        raise ValueError("the NTK condition number needs at least 2 samples")
+        raise BadOptionError("the NTK condition number needs at least 2 samples")
     net = probe.working_copy()  # weights are only read; its buffers are restored on every call
     feats = tangent_features(net, x)
     cond = condition_number(gram(feats))
@@ -145,7 +145,7 @@ def random_crops(images: torch.Tensor, n: int, size: int, gen: torch.Generator) 
     """
     b, c, h, w = images.shape
     if h < size or w < size:
-        raise ValueError(f"images of {h}x{w} are smaller than the {size}x{size} crops")
+        raise BadOptionError(f"images of {h}x{w} are smaller than the {size}x{size} crops")
     dev = images.device
     pick = lambda high: torch.randint(0, high, (n,), generator=gen, device=dev)  # noqa: E731
     idx, chan, top, left = pick(b), pick(c), pick(h - size + 1), pick(w - size + 1)
@@ -204,13 +204,13 @@ def linear_regions(probe: Probe, source: str = "auto", samples: int = 64, seed: 
         AZ-NAS code bases).
     """
     if source not in SOURCES:
-        raise ValueError(f"source={source!r}; valid sources: {', '.join(SOURCES)}")
+        raise BadOptionError(f"source={source!r}; valid sources: {', '.join(SOURCES)}")
     make_thin = getattr(probe.net, "tenas_thin_copy", None)
     if source == "auto":
         source = "thin_cell" if make_thin is not None else "data"
     if source == "thin_cell":
         if make_thin is None:
-            raise ValueError(f"{type(probe.net).__name__} has no tenas_thin_copy() (TE-NAS's reduced network); "
+            raise ProxyFailure(f"{type(probe.net).__name__} has no tenas_thin_copy() (TE-NAS's reduced network); "
                              "use source=data or source=gaussian")
         gen = torch.Generator(device=probe.inputs.device).manual_seed(int(seed))
         images = probe.inputs.detach()

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from ..errors import BadOptionError
 from .base import Needs
 from .flop_count import count_flops
 
@@ -257,7 +258,7 @@ class Probe:
     def _split_pass(self, n: int) -> None:
         labels = self._require_labels()
         if self.inputs.shape[0] < 2 * n:
-            raise ValueError(f"batch of {self.inputs.shape[0]} is too small for {n} mini-batches")
+            raise BadOptionError(f"batch of {self.inputs.shape[0]} is too small for {n} mini-batches")
         net = self.working_copy()
         start = time.perf_counter()
         grads = []

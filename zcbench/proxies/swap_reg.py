@@ -32,7 +32,7 @@ import math
 
 from torch import nn
 
-from ..errors import ProxyFailure
+from ..errors import BadOptionError, ProxyFailure
 from .activation import distinct_columns
 from .base import Needs
 from .probe import Probe
@@ -51,7 +51,7 @@ def param_thousands(net: nn.Module) -> float:
 def regular_factor(p_thousands: float, mu: float, sigma: float) -> float:
     """exp(-(P - mu)^2 / sigma), SWAP's size regulariser (P and mu in thousands of parameters)."""
     if not sigma > 0:
-        raise ValueError(f"swap_reg needs sigma > 0, got {sigma}")
+        raise BadOptionError(f"swap_reg needs sigma > 0, got {sigma}")
     return math.exp(-((p_thousands - mu) ** 2) / sigma)
 
 

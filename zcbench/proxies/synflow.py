@@ -6,6 +6,7 @@ import math
 import torch
 from torch import nn
 
+from ..errors import BadOptionError
 from .probe import Probe, scored_layers
 from .registry import proxy
 
@@ -68,9 +69,9 @@ def synflow(probe: Probe, log: bool = True, layer_norm: str | None = None, satur
     normal task configs set it (the setting is part of their cache key).
     """
     if layer_norm not in (None, *LAYER_NORM_CHOICES):
-        raise ValueError(f"layer_norm={layer_norm!r}; valid values: {', '.join(LAYER_NORM_CHOICES)}")
+        raise BadOptionError(f"layer_norm={layer_norm!r}; valid values: {', '.join(LAYER_NORM_CHOICES)}")
     if saturating not in (None, *SATURATING_CHOICES):
-        raise ValueError(f"saturating={saturating!r}; valid values: {', '.join(SATURATING_CHOICES)}")
+        raise BadOptionError(f"saturating={saturating!r}; valid values: {', '.join(SATURATING_CHOICES)}")
     keep = (nn.LayerNorm,) if layer_norm == "keep" else ()
     net = bypass_normalisation(probe.fresh_copy(), keep)
     if saturating == "bypass":

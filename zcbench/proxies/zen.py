@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
-from ..errors import ProxyFailure
+from ..errors import BadOptionError, ProxyFailure
 from .base import Needs
 from .probe import Probe
 from .init import reinitialise_
@@ -118,7 +118,7 @@ def zen(probe: Probe, mixup_gamma: float = 0.01, bn_variance: str = "running",
     with `seed`, so the score is a function of the architecture and `seed`.
     """
     if bn_variance not in ("running", "batch"):
-        raise ValueError(f"bn_variance must be 'running' or 'batch', got {bn_variance!r}")
+        raise BadOptionError(f"bn_variance must be 'running' or 'batch', got {bn_variance!r}")
     net = probe.fresh_copy().float().train()
     shape, device = probe.inputs.shape, probe.inputs.device
     gen = torch.Generator(device=device).manual_seed(int(seed))
