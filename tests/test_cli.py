@@ -88,6 +88,22 @@ def test_bad_shard_is_named(tmp_path, real_data):
         run(_cfg(tmp_path, real_data, "proxy=params", "shard='3/2'", "n_archs=2"))
 
 
+@pytest.mark.parametrize("override, key", [
+    ("n_archs=-1", "n_archs"), ("batch_size=0", "batch_size"), ("seed=abc", "seed"),
+    ("out_dir=/proc/zcbench-not-writable", "out_dir"), ("shard=3/2", "shard"), ("device=gpu", "device"),
+])
+def test_bad_option_is_one_line_naming_the_key_and_exit_2(override, key, tmp_path):
+    """The CLI answers a bad value before Hydra makes out_dir: one line, no traceback, exit 2."""
+    cmd = [sys.executable, "-m", "zcbench", "proxy=nwot", "task=nb201_cifar10", f"out_dir={tmp_path / 'out'}",
+           override]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"zcbench: error: {key}="), done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "out").exists() or key == "out_dir", "nothing is written for a bad option"
+
+
 def test_n_archs_beyond_the_ground_truth_scores_all_and_says_so(tmp_path, real_data, capsys):
     from zcbench.harness import prepare
 

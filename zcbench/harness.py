@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import re
 import sys
 import dataclasses
 from dataclasses import dataclass
@@ -20,7 +18,8 @@ from .analysis import correlation_table, score_summary
 from .benchmarks.tasks import CONF_DIR, LOSSES, Task, ground_truth
 from .cache import ScoreCache, load_scores
 from .datasets import Batch, load_batch
-from .errors import BadOptionError, InvalidArchError, ZcbenchError, failure_reason
+from .errors import InvalidArchError, ZcbenchError, failure_reason
+from .options import check_options, check_out_dir, parse_shard  # noqa: F401  (parse_shard: public here too)
 from .proxies import PROXIES, score_network
 from .proxies.base import TaskTraits
 from .spaces import SearchSpace, get_space
@@ -125,58 +124,6 @@ def sample_from_space(space: SearchSpace, n: int, seed: int, max_tries: int = 10
             return list(archs)
     raise ZcbenchError(f"n_archs={n} but only {len(archs)} distinct archs were drawn from space "
                        f"{space.name} in {max_tries * n} tries; is the space that small?")
-
-
-def parse_shard(shard: str | None) -> tuple[int, int] | None:
-    if shard in (None, "", "null"):
-        return None
-    try:
-        i, n = (int(x) for x in str(shard).split("/"))
-        assert 0 <= i < n
-    except (ValueError, AssertionError):
-        raise BadOptionError(f"shard={shard!r} is not 'i/n' with 0 <= i < n (e.g. shard=0/4)") from None
-    return i, n
-
-
-def _int_option(cfg: DictConfig, key: str, minimum: int, valid: str) -> None:
-    value = cfg.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise BadOptionError(f"{key}={value!r} is not valid; {key} must be {valid}")
-
-
-def check_options(cfg: DictConfig) -> None:
-    """Each run option has a value it can use, else BadOptionError naming the key and what is valid.
-
-    Checked before anything is read or written, so a typo costs nothing and leaves nothing behind.
-    """
-    if str(cfg.get("n_archs")) != "all":
-        _int_option(cfg, "n_archs", 1, "a whole number >= 1 or 'all'")
-    if cfg.get("batch_size") is not None:
-        _int_option(cfg, "batch_size", 2, "null (the task's batch size) or a whole number >= 2 "
-                                          "(BatchNorm in train mode needs two samples)")
-    _int_option(cfg, "seed", 0, "a whole number >= 0")
-    _int_option(cfg, "checkpoint_every", 1, "a whole number >= 1")
-    for key in ("retry_failed", "progress"):
-        if not isinstance(cfg.get(key, False), bool):
-            raise BadOptionError(f"{key}={cfg.get(key)!r} is not valid; {key} must be true or false")
-    device = str(cfg.get("device", "cpu"))
-    if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", device):
-        raise BadOptionError(f"device={device!r} is not valid; device must be cpu, cuda, cuda:<index> or auto")
-    parse_shard(cfg.get("shard"))
-
-
-def check_out_dir(out_dir: str | Path) -> Path:
-    """out_dir, created if needed, once a file could be written in it; else BadOptionError."""
-    path = Path(out_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".zcbench-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise BadOptionError(f"out_dir={str(out_dir)!r} is not a writable folder ({err.strerror or err}); "
-                             "out_dir must be a folder this user can create and write") from None
-    return path
 
 
 def applicable(proxies: Mapping[str, Mapping[str, Any]], traits: TaskTraits) -> tuple[dict, dict[str, str]]:
