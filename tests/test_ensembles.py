@@ -188,3 +188,62 @@ def test_proxies_that_cannot_rank_are_left_out_of_the_table():
     assert table.left_out["linear_regions"] == "one value (64) for every arch: no ranking"
     with pytest.raises(MissingMembersError, match="linear_regions"):
         ENSEMBLES.get("te_nas").choose(table)
+
+
+# ------------------------------------------------------------------ one candidate per computation
+def _dup_case(n: int = 400, seed: int = 3) -> ScoreTable:
+    rng = np.random.default_rng(seed)
+    acc = rng.normal(size=n)
+    best = acc + rng.normal(0, 0.6, size=n)
+    near = best + rng.normal(0, 0.02, size=n)            # |rho| with best >= 0.99, not identical
+    other = acc + rng.normal(0, 0.8, size=n)
+    params = rng.normal(size=n)
+    return _table({"best": best, "best_copy": best * 3.0 + 1.0, "near": near, "anti_near": -near,
+                   "other": other, "params": params}, acc)
+
+
+def test_candidate_pool_merges_aliases_and_near_duplicates():
+    from zcbench.ensembles.libra import NEAR_DUPLICATE, candidate_pool, proxy_rhos
+
+    table = _dup_case()
+    near_rho = stats.spearmanr(table.scores["best"], table.scores["near"]).statistic
+    assert NEAR_DUPLICATE <= near_rho < 1.0
+    pool, merged = candidate_pool(table, proxy_rhos(table))
+    copies = {"best", "best_copy", "near", "anti_near"}  # one signal: an exact alias, a near copy, its negation
+    kept = [p for p in pool if p in copies]
+    assert len(kept) == 1
+    assert {p: merged[p] for p in copies - set(kept)} == dict.fromkeys(copies - set(kept), kept[0])
+    assert {"other", "params"} <= set(pool) and not {"other", "params"} & set(merged)
+    # the representative is the copy with the highest rho on these archs (ties: the first name)
+    rhos = proxy_rhos(table)
+    assert kept[0] == sorted(copies, key=lambda p: (-rhos[p], p))[0]
+
+
+def test_libra_never_holds_two_copies_of_one_signal():
+    table = _dup_case()
+    for name in ("libra", "libra_z2_max_rho", "libra_no_bias", "top3_rho"):
+        members = ENSEMBLES.get(name).choose(table).members
+        assert len({"best", "best_copy", "near", "anti_near"} & set(members)) <= 1, (name, members)
+
+
+def test_declared_alias_is_merged_even_when_it_is_listed_first():
+    """lswag_psi with a window reaching the last bin is swap (registry same_as), whatever the names' order."""
+    from zcbench.analysis.aliases import alias_map, options_from_settings, representatives
+
+    rng = np.random.default_rng(5)
+    acc = rng.normal(size=80)
+    swap = acc + rng.normal(size=80)
+    table = _table({"lswag_psi": swap, "swap": swap, "flops": acc + rng.normal(size=80),
+                    "params": rng.normal(size=80)}, acc)
+    table.settings = {"lswag_psi": "input=cifar10;batch=64x3x32x32;psi_from=first;window_hi=99;window_lo=80",
+                      "swap": "input=cifar10;batch=64x3x32x32", "flops": "", "params": ""}
+    aliases = alias_map(table)
+    assert set(aliases) == {"lswag_psi"} and aliases["lswag_psi"].same_as == "swap"
+    assert "declared" in aliases["lswag_psi"].reason
+    assert representatives(table) == ["swap", "flops", "params"]
+    assert options_from_settings(table.settings["lswag_psi"]) == {"psi_from": "first", "window_hi": 99,
+                                                                  "window_lo": 80}
+    # a window that stops before the last bin is another computation: not declared, and not identical here
+    table.scores["lswag_psi"] = swap + rng.normal(size=80)
+    table.settings["lswag_psi"] = "input=cifar10;window_lo=30;window_hi=50"
+    assert alias_map(table) == {}

@@ -177,3 +177,69 @@ def test_an_ensemble_written_as_a_score_file_reads_like_a_proxy(tmp_path, capsys
     assert frame["accuracy"].notna().all()
     rows = leaderboard_rows(frame, [], n_boot=0)             # ranked like any proxy
     assert rows.iloc[0]["spearman"] == pytest.approx(report[0]["spearman"])
+
+
+def _frame(scores: dict[str, np.ndarray], acc: np.ndarray, task: str = "nb201_cifar10",
+           settings: dict[str, str] | None = None) -> pd.DataFrame:
+    """A load_scores()-style frame of NB201-looking archs (made-up strings) with current proxy versions."""
+    archs = [f"arch{i:04d}" for i in range(len(acc))]
+    return pd.DataFrame([{"task": task, "arch": a, "proxy": p, "seed": 0, "score": float(s[i]), "seconds": 0.1,
+                          "accuracy": float(acc[i]), "error": "", "settings": (settings or {}).get(p, "input=x"),
+                          "proxy_version": PROXIES.get(p).version}
+                         for p, s in scores.items() for i, a in enumerate(archs)])
+
+
+def test_leaderboard_lists_each_computation_once_and_libra_never_holds_two_aliases():
+    rng = np.random.default_rng(1)
+    acc = rng.normal(70, 5, size=160)
+    swap = acc + rng.normal(0, 2, size=160)
+    flops = acc + rng.normal(0, 3, size=160)
+    frame = _frame({"swap": swap, "lswag_psi": swap, "flops": flops, "az_complexity": flops,
+                    "nwot": swap + rng.normal(0, 0.05, size=160), "params": acc + rng.normal(0, 4, size=160),
+                    "synflow": acc + rng.normal(0, 6, size=160)}, acc,
+                   settings={"lswag_psi": "input=x;psi_from=first;window_hi=99;window_lo=80"})
+    rows = leaderboard_rows(frame, ["libra", "libra_no_bias", "top3_rho"], n_boot=0)
+    proxies = rows[rows["kind"] == "proxy"].set_index("method")
+    assert "lswag_psi" not in proxies.index and "az_complexity" not in proxies.index
+    assert "lswag_psi" in proxies.at["swap", "note"] and "az_complexity" in proxies.at["flops", "note"]
+    # no two proxy rows with the same Spearman (the done-criterion of the leaderboard)
+    assert proxies["spearman"].round(12).is_unique
+    one_signal = {"swap", "lswag_psi", "nwot"}   # nwot is a near-duplicate of swap here (|rho| >= 0.99)
+    for members in rows.loc[rows["kind"] == "ensemble", "members"]:
+        assert len(one_signal & set(members.split("+"))) <= 1, members
+        assert not {"flops", "az_complexity"} <= set(members.split("+")), members
+
+
+def test_archs_an_option_was_chosen_on_leave_every_rows_evaluation(monkeypatch):
+    import zcbench.analysis.leaderboard as lb
+    from zcbench.ensembles import split_archs
+
+    rng = np.random.default_rng(2)
+    acc = rng.normal(70, 5, size=120)
+    frame = _frame({"params": acc + rng.normal(0, 3, size=120), "swap_reg": acc + rng.normal(0, 2, size=120),
+                    "nwot": acc + rng.normal(0, 4, size=120)}, acc)
+    _, held = split_archs(sorted(set(frame["arch"])))
+    fitted = frozenset(held[:10] + ["not-in-this-task"])
+    monkeypatch.setattr(lb, "held_out", lambda task, settings: {"swap_reg": (fitted, "a prior")})
+    rows = leaderboard_rows(frame, ["libra"], n_boot=0)
+    assert (rows["n_eval"] == len(held) - 10).all()
+    assert rows["note"].str.contains("10 evaluation archs left out: a prior was chosen on them").all()
+    swap_reg = rows.set_index("method").at["swap_reg", "spearman"]
+    keep = [a for a in held if a not in fitted]
+    sub = frame[(frame["proxy"] == "swap_reg")].set_index("arch").loc[keep]
+    assert swap_reg == pytest.approx(pd.Series(sub["score"]).corr(sub["accuracy"], method="spearman"))
+
+
+def test_swap_reg_prior_archs_are_recorded_and_held_out():
+    from zcbench.analysis.chosen_on import held_out
+    from zcbench.ensembles import split_archs
+    from zcbench.proxies.size_prior import CALIBRATION_SIZE, PRIOR_ARCHS, prior_archs
+
+    archs = prior_archs(PRIOR_ARCHS)
+    assert len(archs) == CALIBRATION_SIZE == len(set(archs))
+    tune, _ = split_archs(archs)
+    assert tune == archs  # drawn from the tuning half: the leaderboard's evaluation half never held them
+    with_prior = held_out("nb201_cifar100", {"swap_reg": "input=cifar10;batch=64x3x32x32;mu=1500.0;sigma=1000000.0",
+                                             "swap": "input=cifar10;batch=64x3x32x32"})
+    assert set(with_prior) == {"swap_reg"} and with_prior["swap_reg"][0] == frozenset(archs)
+    assert held_out("nb201_cifar100", {"swap_reg": "input=cifar10;batch=64x3x32x32"}) == {}  # no prior: swap

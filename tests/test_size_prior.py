@@ -96,3 +96,66 @@ def test_write_prior_is_idempotent_and_survives_zcbench_layers(tmp_path):
     chosen = OmegaConf.to_container(OmegaConf.load(path))["proxy_options"]
     assert chosen["swap_reg"] == {"mu": 1.0, "sigma": 2.0} and chosen["lswag"] == {"window_lo": 10, "window_hi": 29}
     assert len(re.findall(r"^proxy_options:", path.read_text(), flags=re.MULTILINE)) == 1
+
+
+def _calibration_frame(n: int = 700, seed: int = 0):
+    """swap and params of made-up archs whose accuracy peaks at 1,500 thousand parameters."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    archs = [f"arch{i:04d}" for i in range(n)]
+    p = rng.uniform(70, 1530, size=n)
+    swap = rng.uniform(100, 200, size=n)
+    acc = np.log(swap) - ((p - 1500.0) ** 2) / 1e6 + rng.normal(0, 0.01, size=n)
+    rows = [{"task": "nb201_cifar100", "arch": a, "proxy": proxy, "seed": 0, "score": float(v), "error": "",
+             "accuracy": float(acc[i])} for proxy, values in (("swap", swap), ("params", p * 1e3))
+            for i, (a, v) in enumerate(zip(archs, values))]
+    return pd.DataFrame(rows)
+
+
+def test_calibration_finds_the_generating_prior_on_tuning_archs_only():
+    from zcbench.ensembles import split_archs
+    from zcbench.proxies.size_prior import calibrate, calibration_pool
+
+    frame = _calibration_frame()
+    archs, grid, best = calibrate(frame, size=150, seed=1)
+    assert best == (1500.0, 1e6) and len(grid) == 30
+    tune, _ = split_archs(sorted(set(frame["arch"])))
+    assert len(archs) == 150 and set(archs) <= set(tune) and archs == sorted(archs)
+    assert calibrate(frame, size=150, seed=1)[0] == archs            # reproducible
+    assert set(calibration_pool(frame)) == set(tune)
+    with pytest.raises(Exception, match="calibration needs 5000"):
+        calibrate(frame, size=5000)
+
+
+def test_committed_calibration_archs_are_what_the_cache_gives():
+    """conf/proxy/swap_reg_prior_archs.txt is what --calibrate writes from the committed NB201 CIFAR-100 cache."""
+    from pathlib import Path
+
+    from zcbench.cache import load_scores
+    from zcbench.proxies.size_prior import PRIOR_ARCHS, calibrate, prior_archs
+
+    cache = Path(__file__).resolve().parents[1] / "results" / "cache" / "nb201_cifar100"
+    if not (cache / "scores.h5").exists():
+        pytest.skip("no committed nb201_cifar100 cache")
+    frame = load_scores(cache)
+    archs, _, best = calibrate(frame[frame["task"] == "nb201_cifar100"])
+    assert best == NB201_PRIOR
+    assert archs == prior_archs(PRIOR_ARCHS)
+
+
+def test_lswag_window_counts_as_chosen_with_ground_truth_only_with_the_correlation_criterion(tmp_path):
+    import json
+
+    from zcbench.analysis.chosen_on import _lswag_window
+
+    folder = tmp_path / "nb201_cifar10"
+    folder.mkdir()
+    (folder / "archs.txt").write_text("# sampled\narchA\narchB\n")
+    window = {"window_lo": 30, "window_hi": 50, "criterion": "correlation"}
+    (folder / "window.json").write_text(json.dumps(window))
+    assert _lswag_window("nb201_cifar10", "input=x;window_lo=30;window_hi=50", tmp_path) == ["archA", "archB"]
+    assert _lswag_window("nb201_cifar10", "input=x;window_lo=80;window_hi=99", tmp_path) is None  # other window
+    (folder / "window.json").write_text(json.dumps({**window, "criterion": "spike"}))  # reads no accuracies
+    assert _lswag_window("nb201_cifar10", "input=x;window_lo=30;window_hi=50", tmp_path) is None

@@ -77,6 +77,10 @@ def candidate_pool(table: ScoreTable, rhos: dict[str, float], near: float = NEAR
             continue
         kept.append(p)
         ranks[p] = r
+    for p, q in list(merged.items()):  # an alias whose representative merged into a near-duplicate
+        while q in merged:
+            q = merged[q]
+        merged[p] = q
     return kept, merged
 
 
