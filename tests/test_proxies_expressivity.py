@@ -2,6 +2,7 @@
 properties their definitions imply (conformance: tests/test_proxies.py)."""
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -196,16 +197,28 @@ def test_ntk_singular_kernel_is_a_failure():
     assert not res.ok and "the NTK is singular" in res.error
 
 
-def test_ntk_with_batchnorm_feeding_the_output_is_singular_and_says_why():
-    """BN (train mode) -> pooling -> Linear: per-sample gradients sum to zero, a null direction by construction."""
+def test_ntk_with_batchnorm_feeding_the_output_drops_the_batch_sum_direction():
+    """BN (train mode) -> pooling -> Linear: per-sample gradients sum to zero, so Theta 1 = 0 by construction;
+    the condition number is taken over the zero-sum directions, Q^T Theta Q, computed here by hand."""
+    import scipy.linalg
+
+    from zcbench.proxies.ntk import tangent_features
+
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, affine=False), nn.AdaptiveAvgPool2d(1),
                         nn.Flatten(), nn.Linear(4, 5))
-    res = score_network(net, torch.randn(8, 3, 6, 6), None, ["ntk"])["ntk"]
-    assert not res.ok and "sum to zero" in res.error
+    x = torch.randn(8, 3, 6, 6)
+    jac = tangent_features(copy.deepcopy(net).train(), x).double().numpy()
+    kernel = jac @ jac.T
+    assert abs(np.linalg.eigvalsh(kernel)[0]) < 1e-9 * np.linalg.eigvalsh(kernel)[-1]  # singular
+    q = scipy.linalg.null_space(np.ones((1, 8)))
+    eig = np.linalg.eigvalsh(q.T @ kernel @ q)
+    assert _score(net, x, "ntk") == pytest.approx(-math.log(eig[-1] / eig[0]), rel=1e-6)
     relu = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten(), nn.Linear(4, 5))  # TE-NAS's BN + ReLU before pooling: well defined
-    assert math.isfinite(_score(relu, torch.randn(8, 3, 6, 6), "ntk"))
+                         nn.Flatten(), nn.Linear(4, 5))  # TE-NAS's BN + ReLU before pooling: full kernel
+    jac = tangent_features(copy.deepcopy(relu).train(), x).double().numpy()
+    eig = np.linalg.eigvalsh(jac @ jac.T)
+    assert _score(relu, x, "ntk") == pytest.approx(-math.log(eig[-1] / eig[0]), rel=1e-6)
 
 
 # --------------------------------------------------------------- linear regions
@@ -368,7 +381,7 @@ def test_az_components_on_a_known_chain():
     assert len(feats) == 4 and feats[0].shape == (4, 2, 3, 3)
     h0 = az_nas.spectral_entropy(feats[0])
     names = ["az_expressivity", "az_progressivity", "az_trainability"]
-    res = score_network(net, x, None, names, {n: {"init": "none"} for n in names})
+    res = score_network(net, x, None, names, {n: {"init": "none", "inputs": "batch"} for n in names})
     entropies = [h0, h0, h0, az_nas.spectral_entropy(feats[3])]
     assert res["az_expressivity"].score == pytest.approx(sum(entropies), rel=1e-6)
     assert res["az_progressivity"].score == pytest.approx(min(np.diff(entropies)), abs=1e-6)
