@@ -123,5 +123,17 @@ vit-results:  ## proxies on the Auto-Prox and OoD-ViT-NAS ground truth (224 px),
 vit-mini-benchmark:  ## the CPU-built AutoFormer-T mini benchmark and its report (results/benchmarks/, ~2.5 h on 2 cores)
 	results/benchmarks/autoformer_t_cifar10_mini.sh
 
+# Proxy-guided search evaluated by lookup (python -m zcbench.search): the AutoFormer-S demo (4 subnets at 32 px),
+# the whole-space NB201 searches (they score networks: about an hour on one core the first time, cached in
+# results/search/cache/ after), the pool searches (free: committed caches), then results/search.md.
+# SEARCH_ARGS=--skip-computed reruns only what needs no network.
+.PHONY: search
+search:  ## proxy/ensemble searches, evaluated by ground-truth lookup: results/search.md and results/search/
+	$(PYTHON) -m zcbench.search task=autoformer_imagenet strategy=evolution_autoformer fitness=nwot budget=4 n_runs=1 \
+	  max_params=23 task.image_size=32 task.space_options.patch_size=4 strategy.population=2 strategy.generations=1 \
+	  strategy.parents=2 strategy.mutations=1 strategy.crossovers=1 'reuse=[]' \
+	  out_dir=results/search/autoformer_imagenet/demo > results/search/autoformer_demo.log 2>&1
+	$(PYTHON) -m zcbench.search.table $(SEARCH_ARGS)
+
 clean:
 	rm -rf runs multirun .pytest_cache

@@ -190,3 +190,50 @@ def test_a_cache_with_nothing_new_is_not_rewritten(tmp_path):
     again.checkpoint()
     assert path.stat().st_mtime_ns != stamp
     assert read_h5(path)[1].set_index("arch").loc["b", "accuracy"] == 81.0
+
+
+def test_two_writers_of_one_file_lose_nothing(tmp_path):
+    """Two caches open on one file (two commands on one out_dir): each checkpoint keeps the other's rows."""
+    path = tmp_path / "scores.h5"
+    a, b = ScoreCache(path), ScoreCache(path)
+    for i in range(6):
+        a.add([_row(f"x{i}", proxy="params")])
+        b.add([_row(f"x{i}", proxy="flops", seed=1)])
+        if i % 2:
+            a.checkpoint()
+        if i % 3 == 2:
+            b.checkpoint()
+    a.checkpoint()
+    b.checkpoint()
+    frame = load_scores(path)
+    assert frame.groupby("proxy")["arch"].nunique().to_dict() == {"flops": 6, "params": 6}
+    assert a.has("t", "flops", "x5", 1, "bs=8", "1"), "a checkpoint also shows the other writer's rows"
+
+
+def test_a_cache_opened_mid_run_folds_the_other_writers_journal_without_loss(tmp_path):
+    path = tmp_path / "scores.h5"
+    running = ScoreCache(path)
+    running.add([_row("a"), _row("b")])            # in the journal, not checkpointed
+    ScoreCache(path).add([_row("c", proxy="flops")])  # opening folds a, b into the file
+    running.add([_row("d")])
+    running.checkpoint()
+    assert sorted(load_scores(path)["arch"]) == ["a", "b", "c", "d"]
+
+
+def test_prune_and_merge_under_the_lock_keep_other_rows(tmp_path):
+    path = tmp_path / "scores.h5"
+    writer = ScoreCache(path)
+    writer.add([_row("a", proxy="p", version="1"), _row("b", proxy="q")])
+    writer.checkpoint()
+    stale = {**_row("a", proxy="p"), "settings": "old"}
+    writer.add([stale])                             # journal only: prune must still see it
+    from zcbench.cache import prune
+
+    assert prune(path, "p", "bs=8") == 1
+    assert sorted(load_scores(path)["settings"]) == ["bs=8", "bs=8"]
+    other = tmp_path / "other.h5"
+    extra = ScoreCache(other)
+    extra.add([_row("z", proxy="q")])
+    extra.checkpoint()
+    merge(path, [other])
+    assert sorted(load_scores(path)["arch"]) == ["a", "b", "z"]

@@ -21,8 +21,15 @@ Crash safety: new rows go first to an append-only journal next to the file
 Checkpoints fold the journal into a new HDF5 file written beside the old one
 and moved over it atomically, so the HDF5 file is always complete and a kill
 at any moment loses at most the row being written. Opening a cache replays a
-leftover journal. Several processes must not share one file: shards write
-their own files and `merge()` combines them.
+leftover journal.
+
+Concurrent writers: several processes may write one file (two commands on one
+out_dir, a Hydra multirun over proxies or seeds). Every journal append and every
+checkpoint holds an exclusive lock (`<file>.lock`, filelock), and a checkpoint
+writes the union of what is on disk now (the file and the journal, with rows other
+writers added since this one opened it) and this writer's new rows, which win on
+an equal key; so no writer's rows are lost. Shards still write their own files
+(one lock each, no contention) and `merge()` combines them.
 """
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ from typing import Iterable, Mapping
 import h5py
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 from .errors import CacheError
 
@@ -141,13 +149,14 @@ class ScoreCache:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.journal = self.path.with_name(self.path.name + ".journal")
-        if self.path.exists():
-            self.scores, self.truth = read_h5(self.path)
-        else:
-            self.scores, self.truth = _empty(SCORE_COLUMNS), _empty(TRUTH_COLUMNS)
+        self.lock = FileLock(str(self.path.with_name(self.path.name + ".lock")))  # reentrant
+        self.scores, self.truth = _empty(SCORE_COLUMNS), _empty(TRUTH_COLUMNS)
         self._pending: list[dict] = []
-        self._dirty = False  # scores or truth changed in memory since the file was written
-        self._replay_journal()
+        self._dirty = False  # truth changed in memory since the file was written
+        with self.lock:
+            if self.path.exists():
+                self.scores, self.truth = read_h5(self.path)
+            self._replay_journal()
         self._index = self._build_index()
 
     # -------------------------------------------------------------- look-ups
@@ -168,7 +177,7 @@ class ScoreCache:
         rows = [self._row(r) for r in rows]
         if not rows:
             return
-        with open(self.journal, "a", encoding="utf-8") as fh:
+        with self.lock, open(self.journal, "a", encoding="utf-8") as fh:  # not folded away mid-write
             for r in rows:
                 fh.write(json.dumps(r, allow_nan=True) + "\n")
             fh.flush()
@@ -188,20 +197,39 @@ class ScoreCache:
             self._dirty = True
 
     def checkpoint(self) -> None:
-        """Fold journal rows into the HDF5 file (atomic replace), then drop the journal.
+        """Write what the file and journal hold now plus this writer's new rows (atomic replace),
+        then drop the journal; under the lock, so rows of other writers are kept.
 
         A cache with nothing new is not rewritten, so rerunning a finished command leaves the
-        file as it was.
+        file as it was. Afterwards `scores` (and has()) include the other writers' rows too.
         """
         if not (self._pending or self._dirty or not self.path.exists()):
             return
-        if self._pending:
-            self.scores = _combine(self.scores, _typed(pd.DataFrame(self._pending), SCORE_COLUMNS), KEY)
-            self._pending = []
-        write_h5(self.path, self.scores, self.truth)
-        self._dirty = False
+        with self.lock:
+            scores, truth = self._current()
+            if self._pending:
+                scores = _combine(scores, _typed(pd.DataFrame(self._pending), SCORE_COLUMNS), KEY)
+            self._write(scores, _combine(truth, self.truth, ["task", "arch"]))
+
+    def _current(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(scores, truth) as the file and its journal hold them now; call with the lock held.
+
+        A file not written yet (or moved away) counts as what this writer last held.
+        """
+        scores, truth = read_h5(self.path) if self.path.exists() else (self.scores, self.truth)
+        if self.journal.exists():
+            rows = read_journal(self.journal)
+            if rows:
+                scores = _combine(scores, _typed(pd.DataFrame(rows), SCORE_COLUMNS), KEY)
+        return scores, truth
+
+    def _write(self, scores: pd.DataFrame, truth: pd.DataFrame) -> None:
+        """Make (scores, truth) the file's content and this writer's view; call with the lock held."""
+        write_h5(self.path, scores, truth)
         if self.journal.exists():
             self.journal.unlink()
+        self.scores, self.truth, self._pending, self._dirty = scores, truth, [], False
+        self._index = self._build_index()
 
     def frame(self) -> pd.DataFrame:
         """All scores, checkpointed and pending."""
@@ -223,10 +251,9 @@ class ScoreCache:
             row["error"] = f"non-finite score ({row['score']})"
         return row
 
-    def _replay_journal(self) -> None:
+    def _replay_journal(self) -> None:  # with the lock held
         if self.journal.exists():
-            self._pending.extend(read_journal(self.journal))
-            self.checkpoint()
+            self._write(*self._current())
 
 
 def read_journal(journal: Path) -> list[dict]:
@@ -253,28 +280,28 @@ def prune(path: str | Path, proxy: str, settings_other_than: str) -> int:
     folded in first. Returns the number of rows dropped.
     """
     cache = ScoreCache(path)
-    frame = cache.frame()
-    stale = (frame["proxy"] == proxy) & (frame["settings"] != settings_other_than)
-    if not ((frame["proxy"] == proxy) & ~stale).any():
-        raise CacheError(f"{path} has no {proxy} row with settings {settings_other_than!r}; nothing would be "
-                         "left of it, so nothing was dropped")
-    cache.scores, cache._pending, cache._dirty = frame[~stale].reset_index(drop=True), [], True
-    cache.checkpoint()
+    with cache.lock:
+        frame, truth = cache._current()
+        stale = (frame["proxy"] == proxy) & (frame["settings"] != settings_other_than)
+        if not ((frame["proxy"] == proxy) & ~stale).any():
+            raise CacheError(f"{path} has no {proxy} row with settings {settings_other_than!r}; nothing would be "
+                             "left of it, so nothing was dropped")
+        cache._write(frame[~stale].reset_index(drop=True), truth)
     return int(stale.sum())
 
 
 def merge(target: str | Path, sources: Iterable[str | Path]) -> ScoreCache:
     """Combine score files (e.g. shards) into `target`; rows of later sources win on equal keys."""
     cache = ScoreCache(target)
-    for src in sources:
-        if Path(src).resolve() == Path(target).resolve():
-            continue
-        scores, truth = read_h5(src)
-        cache.scores = _combine(cache.frame(), scores, KEY)
-        cache._pending = []
-        cache._dirty = True
-        cache.set_truth(truth)
-    cache.checkpoint()
+    with cache.lock:
+        scores, truth = cache._current()
+        for src in sources:
+            if Path(src).resolve() == Path(target).resolve():
+                continue
+            more, more_truth = read_h5(src)
+            scores = _combine(scores, more, KEY)
+            truth = _combine(truth, more_truth, ["task", "arch"])
+        cache._write(scores, truth)
     return cache
 
 
