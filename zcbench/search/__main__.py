@@ -28,6 +28,15 @@ def check_argv(argv: list[str]) -> None:
             raise UnknownNameError("task", value, task_names())
 
 
+def compose(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """The config the CLI builds for these overrides (Python API and tests)."""
+    from hydra import compose as hydra_compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(SEARCH_CONF), version_base=None):
+        return hydra_compose(config_name="config",
+                             overrides=[*overrides, f"hydra.searchpath=[file://{CONF_DIR}]"])
+
+
 @hydra.main(config_path=str(SEARCH_CONF), config_name="config", version_base=None)
 def main(cfg: DictConfig) -> None:
     from .driver import run_search

@@ -70,7 +70,10 @@ def run_search(cfg: DictConfig) -> SearchResult:
 
     tune = []
     if name not in BASELINES and _tuned(name):
-        tune = tuning_sample(truth, int(cfg.tune_archs), int(cfg.score_seed)) if len(truth) else []
+        if cfg.get("tune_file"):
+            tune = [a for a in read_arch_file(cfg.tune_file, setup.space) if a in set(truth["arch"])]
+        else:
+            tune = tuning_sample(truth, int(cfg.tune_archs), int(cfg.score_seed)) if len(truth) else []
         for path in reuse:
             scorer.import_rows(path, all_proxy_names(), set(tune))
     fitness = make_fitness(name, scorer, truth, seed, tune)
@@ -118,9 +121,10 @@ def run_search(cfg: DictConfig) -> SearchResult:
                       "networks": len(run.history), "computed": scorer.computed - computed_before,
                       "seconds": float(sum(run.seconds)), "wall_seconds": time.perf_counter() - start})
         f = found[-1]
-        print(f"[zcbench.search] run {r + 1}/{n_runs}: {f['networks']} networks scored ({f['computed']} computed now, "
-              f"the rest cached), {f['seconds']:.1f} s of proxy time; found {answer}: accuracy {found_acc:.2f} "
-              f"(percentile {f['percentile']:.1f})")
+        lookup = f": accuracy {found_acc:.2f} (percentile {f['percentile']:.1f})" if task.has_truth else ""
+        print(f"[zcbench.search] run {r + 1}/{n_runs}: {f['networks']} networks scored, {f['computed']} of them (or "
+              f"their params) computed now, the rest read from the cache; {f['seconds']:.1f} s of proxy time; "
+              f"found {answer}{lookup}")
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
     found_frame = pd.DataFrame(found)
     extra = {"members": "+".join(fitness.members), "tuning_archs": len(tune),
@@ -202,11 +206,16 @@ def _describe_found(scorer: Scorer, found: pd.DataFrame) -> None:
         scorer.score(f["arch"], ["params", "flops"])
         params, flops = scorer.known[("params", f["arch"])][0], scorer.known[("flops", f["arch"])][0]
         print(f"[zcbench.search] run {int(f['run']) + 1}: {f['arch']}\n    params {params / 1e6:.2f} M, "
-              f"FLOPs {flops / 1e9:.2f} G, fitness {f['fitness']:.4g}, {f['wall_seconds']:.1f} s CPU time")
+              f"FLOPs {flops / 1e9:.2f} G, fitness {f['fitness']:.4g}; the run took {f['wall_seconds']:.1f} s "
+              f"on this CPU ({f['seconds']:.1f} s of it proxy time)")
     scorer.cache.checkpoint()
 
 
 def _print_summary(summary: dict) -> None:
+    if summary["metric"] == "no ground truth":
+        print(f"[zcbench.search] {summary['task']} {summary['strategy']} fitness={summary['fitness']} "
+              f"budget={summary['budget']}: no ground truth to look up; {summary['seconds']:.1f} s of proxy time per run")
+        return
     print(f"[zcbench.search] {summary['task']} {summary['strategy']} fitness={summary['fitness']} "
           f"budget={summary['budget']}: accuracy {summary['mean_accuracy']:.2f} +- {summary['std_accuracy']:.2f} "
           f"over {summary['n_runs']} runs (best possible {summary['best_possible']:.2f}, mean percentile "

@@ -65,7 +65,7 @@ def plot_curves(curves: Mapping[str, pd.Series], path: str | Path, title: str, b
         ax.axhline(best_possible, color="black", linewidth=0.8, linestyle=":", label=f"best possible {best_possible:.2f}")
     ax.set_xscale("log")
     ax.set_xlabel("networks scored")
-    ax.set_ylabel("accuracy of the arch the search returns (mean over runs)")
+    ax.set_ylabel("accuracy of the returned arch (mean)")
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")

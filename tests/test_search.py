@@ -1,0 +1,148 @@
+"""zcbench.search: each strategy on tiny cases with a known answer, the cache contract, bad input."""
+from __future__ import annotations
+
+import itertools
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zcbench.ensembles import rank_sum
+from zcbench.search import STRATEGIES, BudgetSpent, SearchRun
+from zcbench.search.domain import Domain
+from zcbench.search.fitness import Fitness
+from zcbench.search.pruning import cell_coding
+from zcbench.spaces import get_space
+from zcbench.spaces.nb201 import all_archs, from_naslib_tuple
+
+REPO = Path(__file__).resolve().parents[1]
+
+NB201 = get_space("nb201")
+
+
+def _separable_truth(seed: int = 0) -> pd.Series:
+    """A toy NB201 landscape: accuracy = sum over edges of a per-(edge, op) value (optimum known)."""
+    values = np.random.default_rng(seed).normal(size=(6, 5))
+    archs = list(itertools.product(range(5), repeat=6))
+    acc = [sum(values[e, o] for e, o in enumerate(ops)) for ops in archs]
+    best = from_naslib_tuple(tuple(int(np.argmax(values[e])) for e in range(6)))
+    return pd.Series(acc, index=[from_naslib_tuple(a) for a in archs]), best
+
+
+def _search(strategy: str, truth: pd.Series, budget: int, seed: int, domain: Domain | None = None,
+            **options) -> tuple[str, SearchRun]:
+    fitness = Fitness("oracle", "oracle", truth=truth)
+    rng = random.Random(seed)
+    run = SearchRun(domain or Domain(NB201), fitness, None, budget, rng=rng)
+    try:
+        answer = STRATEGIES.get(strategy)(run, rng, **options)
+    except BudgetSpent:
+        answer = None
+    return answer or run.best(), run
+
+
+def test_best_of_n_with_an_oracle_finds_the_optimum_of_a_pool_it_covers():
+    truth, _ = _separable_truth()
+    pool = random.Random(1).sample(list(truth.index), 40)
+    found, run = _search("best_of_n", truth, budget=40, seed=0, domain=Domain(NB201, pool))
+    assert sorted(run.history) == sorted(pool)  # every pool member once, none twice
+    assert found == truth[pool].idxmax()
+
+
+def test_budget_counts_distinct_networks_and_stops_on_an_exhausted_pool():
+    truth, _ = _separable_truth()
+    pool = list(truth.index[:7])
+    _, run = _search("best_of_n", truth, budget=50, seed=0, domain=Domain(NB201, pool))
+    assert len(run.history) == len(set(run.history)) == 7
+
+
+def test_evolution_beats_random_search_on_average():
+    truth, _ = _separable_truth()
+    evo = [truth[_search("evolution", truth, 60, s)[0]] for s in range(12)]
+    rnd = [truth[_search("best_of_n", truth, 60, s)[0]] for s in range(12)]
+    assert np.mean(evo) > np.mean(rnd)
+
+
+def test_evolution_children_stay_in_the_pool_and_never_repeat():
+    truth, _ = _separable_truth()
+    pool = random.Random(2).sample(list(truth.index), 300)
+    _, run = _search("evolution", truth, 80, 0, domain=Domain(NB201, pool))
+    assert set(run.history) <= set(pool) and len(set(run.history)) == 80
+
+
+def test_pruning_finds_the_optimum_of_a_separable_landscape():
+    truth, best = _separable_truth(3)
+    found, run = _search("pruning", truth, budget=100, seed=0)
+    assert found == best
+    assert len(run.history) <= 100
+
+
+def test_pruning_rejects_a_space_without_edges():
+    with pytest.raises(Exception, match="valid: nb201, tnb101_micro"):
+        cell_coding("nb101")
+
+
+def test_excluded_archs_are_never_visited():
+    truth, best = _separable_truth()
+    domain = Domain(NB201, None, frozenset([best]))
+    for strategy in ("best_of_n", "evolution", "pruning"):
+        found, run = _search(strategy, truth, 120, 0, domain=domain)
+        assert best not in run.history and found != best
+
+
+def test_ensemble_fitness_is_a_rank_within_the_history():
+    class Stub:
+        def table(self, archs, members):
+            return pd.DataFrame({"a": [float(len(x)) for x in archs], "b": [float(len(x) % 2) for x in archs]},
+                                index=archs)
+
+    fit = Fitness("pair", "ensemble", ("a", "b"), rank_sum)
+    one = fit.values(Stub(), ["xx", "x"])
+    two = fit.values(Stub(), ["xx", "x", "xxx"])
+    assert one.tolist() == [0.75, 0.75]  # a prefers xx, b prefers x
+    assert two.tolist() == pytest.approx([(2 / 3 + 1 / 3) / 2, (1 / 3 + 5 / 6) / 2, (1 + 5 / 6) / 2])
+
+
+def test_autoformer_pool_projection_returns_pool_members():
+    space = get_space("autoformer_s")
+    rng = random.Random(0)
+    pool = sorted({space.sample(rng) for _ in range(30)})
+    domain = Domain(space, pool)
+    for _ in range(20):
+        child = domain.mutate(rng.choice(pool), rng)
+        assert child in pool
+    assert all(space.canonical(domain.mutate(pool[0], rng, prob=0.2)) in pool for _ in range(5))
+
+
+def test_search_through_the_cache_writes_its_tables_and_a_rerun_scores_nothing(tmp_path, real_data):
+    from zcbench.search.__main__ import compose
+    from zcbench.search.driver import run_search
+
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(all_archs()[:: 1000]) + "\n")  # 16 archs
+    cfg = compose(["task=nb201_cifar10", "strategy=best_of_n", "fitness=params", "budget=16", "n_runs=2",
+                   f"pool={pool}", f"out_dir={tmp_path / 'out'}", f"data_root={real_data}", "reuse=[]"])
+    first = run_search(cfg)
+    assert first.found["computed"].tolist() == [16, 0]  # the second run reads the first one's rows
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert summary.loc[0, "n_runs"] == 2 and summary.loc[0, "budget"] == 16
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert list(runs.columns[:6]) == ["run", "step", "arch", "fitness", "accuracy", "seconds"]
+    largest = runs.loc[runs["fitness"].idxmax(), "accuracy"]  # params: the biggest cell wins
+    assert summary.loc[0, "mean_accuracy"] == pytest.approx(largest)
+    assert (tmp_path / "out" / "plot.png").stat().st_size > 0
+    assert run_search(cfg).found["computed"].tolist() == [0, 0]  # a rerun resumes from the cache
+
+
+@pytest.mark.parametrize("arg, named", [("strategy=annealing", "unknown strategy 'annealing'"),
+                                        ("fitness=nwotx", "unknown fitness 'nwotx'")])
+def test_bad_names_give_one_line_and_a_non_zero_exit(arg, named, real_data, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "zcbench.search", arg, f"out_dir={tmp_path}"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and named in lines[0] and "valid" in lines[0]

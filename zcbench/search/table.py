@@ -1,0 +1,192 @@
+"""python -m zcbench.search.table: the searches of results/search.md, then the report itself.
+
+Two kinds of rows:
+- whole space (NB201, every cell has ground truth): networks are scored as the search goes, so
+  only cheap fitness (nwot, synflow) and the free baselines (random, oracle) are run;
+- inside a scored pool: the archs the committed caches (results/cache/<task>, results/vit/scores)
+  hold, where every cached proxy and ensemble costs nothing. The pool is the evaluation half of
+  those archs (ensembles.split_archs); LIBRA chooses its members on the other half, so every
+  fitness searches the same archs and none of them informed LIBRA's choice.
+
+Every search resumes from results/search/cache/<task>/scores.h5, so a rerun computes nothing
+new. `--skip-computed` runs only what the caches already answer (no network is built).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..cache import load_scores
+from ..ensembles import split_archs
+from .fitness import BASELINES, FIXED_MEMBERS
+from .report import mean_curve, plot_curves
+
+OUT = Path("results/search")
+TNB_SMALL = ["task.image_size=64"]  # the TNB caches were scored at 64 px (Makefile task-scores)
+
+
+@dataclass
+class Block:
+    """One task's searches: fitness x (strategy, budget), n_runs each, in the whole space or a pool."""
+
+    task: str
+    fitness: list[str]
+    plans: list[tuple[str, int]]
+    n_runs: int = 10
+    cached: str | None = None            # the committed cache whose archs form the pool (None: whole space)
+    overrides: list[str] = field(default_factory=list)
+    computed: bool = False               # scores networks as it goes (else: cached scores only)
+
+    @property
+    def tag(self) -> str:
+        return "pool" if self.cached else "space"
+
+
+FREE_FITNESS = ["nwot", "synflow", "meco", "lswag", "az_nas", "te_nas", "libra", "random", "oracle"]
+NB201 = ["nb201_cifar10", "nb201_cifar100", "nb201_imagenet16_120"]
+GRID = [
+    Block("nb201_cifar10", ["nwot"], [("best_of_n", 100)], 5, computed=True),
+    Block("nb201_cifar10", ["nwot"], [("evolution", 200)], 3, computed=True),
+    *[Block(t, ["synflow"], [("best_of_n", 100), ("evolution", 100), ("pruning", 100)], 10, computed=True)
+      for t in NB201],
+    *[Block(t, ["random", "oracle"], [("best_of_n", 100), ("best_of_n", 1000), ("evolution", 100)], 10)
+      for t in NB201],
+    *[Block(t, FREE_FITNESS, [("best_of_n", 10), ("best_of_n", 100), ("evolution", 100)], 10,
+            cached=f"results/cache/{t}/scores.h5") for t in NB201],
+    *[Block(t, FREE_FITNESS, [("best_of_n", 10), ("evolution", 25)], 10, cached=f"results/cache/{t}/scores.h5",
+            overrides=TNB_SMALL) for t in ("tnb101_micro_class_scene", "tnb101_macro_class_scene")],
+    *[Block(t, FREE_FITNESS, [("best_of_n", 10)], 10, cached=f"results/cache/{t}/scores.h5")
+      for t in ("nb101_cifar10", "nb301_cifar10")],
+    *[Block(f"ood_autoformer_{s}_imagenet", ["synflow", "swap_reg", "random", "oracle"],
+            [("best_of_n", 10), ("evolution", 25)], 10, cached=f"results/vit/scores/ood_autoformer_{s}_imagenet/scores.h5")
+      for s in ("t", "s", "b")],
+]
+
+
+def members(fitness: str) -> list[str]:
+    if fitness in BASELINES:
+        return []
+    if fitness in FIXED_MEMBERS:
+        return list(FIXED_MEMBERS[fitness])
+    if fitness == "libra":
+        return []  # chosen on the tuning half; checked when the search runs
+    return [fitness]
+
+
+def pool_file(block: Block) -> tuple[Path, int]:
+    """The evaluation half of the cached archs (written once), and how many archs the cache holds."""
+    frame = load_scores(block.cached)
+    archs = sorted(set(frame.loc[frame["accuracy"].notna(), "arch"]))
+    path = OUT / "pools" / f"{block.task}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tune, held = split_archs(archs)
+    path.write_text("\n".join(held) + "\n")
+    path.with_name(f"{block.task}_tune.txt").write_text("\n".join(tune) + "\n")
+    return path, len(archs)
+
+
+def covered(block: Block, fitness: str, pool: Path) -> bool:
+    """True if the cache holds every member's score for every pool arch (so the search is free)."""
+    need = members(fitness)
+    if not need:
+        return True
+    frame = load_scores(block.cached)
+    archs = set(pool.read_text().split())
+    for proxy in need:
+        rows = frame[frame["proxy"] == proxy]
+        if not archs <= set(rows["arch"]):
+            return False
+    return True
+
+
+def run_block(block: Block, skip_computed: bool) -> list[dict]:
+    """Run a block's searches (each resumes from the task's search cache); their summary rows."""
+    from .__main__ import compose
+    from .driver import run_search
+
+    if block.computed and skip_computed:
+        return _read_existing(block)
+    base = [f"task={block.task}", f"n_runs={block.n_runs}", f"cache={OUT / 'cache' / block.task / 'scores.h5'}",
+            *block.overrides]
+    if block.cached:
+        pool, _ = pool_file(block)
+        base += [f"pool={pool}", f"reuse=[{block.cached}]", f"tune_file={pool.with_name(block.task + '_tune.txt')}"]
+    rows = []
+    for fitness in block.fitness:
+        if block.cached and not covered(block, fitness, pool):
+            print(f"[search.table] {block.task}: {fitness} is not cached for the whole pool; skipped")
+            continue
+        for strategy, budget in block.plans:
+            out = _out_dir(block, strategy, fitness, budget)
+            cfg = compose([*base, f"strategy={strategy}", f"fitness={fitness}", f"budget={budget}", f"out_dir={out}"])
+            log = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(log):
+                    result = run_search(cfg)
+            except Exception as err:  # a block that cannot run says why in the report
+                print(f"[search.table] {block.task} {strategy} {fitness}: {type(err).__name__}: {err}")
+                continue
+            (out / "search.log").write_text(log.getvalue())
+            rows.append({**result.summary, "where": block.tag, "out_dir": str(out)})
+            print(f"[search.table] {block.task} {block.tag} {strategy} {fitness} b{budget}: "
+                  f"{result.summary['mean_accuracy']:.2f} +- {result.summary['std_accuracy']:.2f}")
+    return rows
+
+
+def _out_dir(block: Block, strategy: str, fitness: str, budget: int) -> Path:
+    return OUT / block.task / block.tag / f"{strategy}-{fitness}-b{budget}-r{block.n_runs}"
+
+
+def _read_existing(block: Block) -> list[dict]:
+    rows = []
+    for fitness in block.fitness:
+        for strategy, budget in block.plans:
+            out = _out_dir(block, strategy, fitness, budget)
+            if (out / "summary.csv").exists():
+                rows.append({**pd.read_csv(out / "summary.csv").iloc[0].to_dict(), "where": block.tag,
+                             "out_dir": str(out)})
+    return rows
+
+
+def plot_task(task: str, where: str, rows: pd.DataFrame) -> Path | None:
+    """One figure per task and place: the mean incumbent curve of each (strategy, fitness, budget)."""
+    curves, best = {}, None
+    for _, r in rows.iterrows():
+        runs = pd.read_csv(Path(r["out_dir"]) / "runs.csv")
+        label = f"{r['strategy']} / {r['fitness']} (N={r['budget']})"
+        curves[label] = mean_curve(runs)
+        best = r["best_possible"]
+    if not curves:
+        return None
+    path = OUT / f"{task}_{where}.png"
+    plot_curves(curves, path, f"{task}, {'whole space' if where == 'space' else 'scored pool'}", best,
+                baselines=[k for k in curves if "/ random" in k or "/ oracle" in k])
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip-computed", action="store_true",
+                        help="do not run the searches that score networks; read their earlier outputs")
+    parser.add_argument("--out", default="results/search.md")
+    args = parser.parse_args(argv)
+    rows = [row for block in GRID for row in run_block(block, args.skip_computed)]
+    table = pd.DataFrame(rows)
+    table.to_csv(OUT / "summary.csv", index=False)
+    from .markdown import write_report
+    plots = {}
+    for (task, where), g in table.groupby(["task", "where"], sort=False):
+        path = plot_task(task, where, g)
+        if path is not None:
+            plots[(task, where)] = path
+    write_report(table, plots, Path(args.out))
+    print(f"[search.table] wrote {args.out} and {OUT / 'summary.csv'}")
+
+
+if __name__ == "__main__":
+    main()
