@@ -26,6 +26,15 @@ Choices:
   exact 0 eigenvalue in the (otherwise positive semi-definite) matrix, so the
   layer's term is 0; that value is used here directly instead of going through
   NaN. Eigenvalues are computed in float64 by eigvalsh.
+- 1x1 maps: BatchNorm on a single image cannot normalise a map with one
+  value per channel (the authors' code stops there: "Expected more than 1
+  value per channel"; TransNAS-Bench-101 macro nets at 64 px reach 1x1). With
+  one image (the default), BN runs as sample_norm.SampleBatchNorm: the image's
+  own statistics wherever its map has more than one position (bit for bit the
+  authors' single-image BN), and the whole batch's statistics at that layer
+  where it has one (BN's train-mode statistic where a per-image one does not
+  exist). Such 1x1 maps add 0 themselves (one value per row); they matter for
+  the maps after them (decoders that upsample again).
 """
 from __future__ import annotations
 
@@ -33,6 +42,7 @@ import torch
 
 from ..errors import BadOptionError
 from .probe import Probe, forward_with_hooks
+from .sample_norm import NeedBatchStatistics, use_sample_norm
 from .registry import proxy
 
 
@@ -62,6 +72,21 @@ def _feature_maps(net: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return [copy for _, copy in seen.values()]
 
 
+def _single_image_maps(probe: Probe) -> list[torch.Tensor]:
+    """Feature maps of the batch's first image alone, BN per image (batch statistics at 1x1 layers)."""
+    net = probe.fresh_copy().train()
+    norm = use_sample_norm(net)
+    try:
+        return _feature_maps(net, probe.inputs[:1])
+    except NeedBatchStatistics:  # a 1x1 BatchNorm: one forward of the batch records its statistics
+        norm.recording = True  # every image is normalised alone elsewhere, so the first one's maps
+        try:                   # in this forward are its maps on its own
+            batch = probe.inputs.shape[0]
+            return [m[:1] for m in _feature_maps(net, probe.inputs) if m.dim() >= 1 and m.shape[0] == batch]
+        finally:
+            norm.recording = False
+
+
 @proxy("meco", orientation="larger minimum eigenvalue of feature correlations = less redundant features = predicted better",
        samples=1)
 def meco(probe: Probe, samples: int = 1) -> float:
@@ -69,12 +94,16 @@ def meco(probe: Probe, samples: int = 1) -> float:
 
     The first `samples` images of the batch are forwarded together (train mode)
     and the score is the mean over them of each image's MeCo; 1 is the paper's
-    setting (one image, BatchNorm statistics from that image alone).
+    setting (one image, BatchNorm statistics from that image alone, the
+    batch's where its map is 1x1; see the module notes).
     """
     if samples < 1:
         raise BadOptionError(f"samples must be >= 1, got {samples}")
     x = probe.inputs[:samples]
-    maps = _feature_maps(probe.working_copy(), x)  # train mode, buffers restored
+    if samples > 1:  # the images share BatchNorm's statistics, as one batch (never 1x1-limited)
+        maps = _feature_maps(probe.working_copy(), x)  # train mode, buffers restored
+    else:
+        maps = _single_image_maps(probe)
     total = 0.0
     for fmap in maps:
         if fmap.dim() < 2 or fmap.shape[0] != x.shape[0]:

@@ -116,6 +116,8 @@ class Probe:
         Each sample is its own batch of one (as GradSign's code does), BatchNorm
         in train mode without running statistics; computed with torch.func
         (vmap over grad) in chunks, so memory stays at chunk_size gradients.
+        Where a sample's map has one value per channel (1x1 maps), BN uses the
+        whole batch's statistics at that layer, held fixed (sample_norm.py).
         """
         return self._memo("per_sample_gradients", lambda: self._per_sample_pass(chunk_size))
 
@@ -273,10 +275,13 @@ class Probe:
         self.pass_seconds[f"split_gradients:{n}"] = time.perf_counter() - start
 
     def _per_sample_pass(self, chunk_size: int) -> None:
-        from torch.func import functional_call, grad, replace_all_batch_norm_modules_, vmap
+        from torch.func import functional_call, grad, vmap
+
+        from .sample_norm import NeedBatchStatistics, record_batch_statistics, use_sample_norm
 
         labels = self._require_labels()
-        net = replace_all_batch_norm_modules_(self.fresh_copy().train())
+        net = self.fresh_copy().train()
+        norm = use_sample_norm(net)
         start = time.perf_counter()
         weight_names = {(f"{n}.weight" if n else "weight"): n for n, _ in scored_layers(net)}
         params = {k: v.detach() for k, v in net.named_parameters()}
@@ -288,10 +293,19 @@ class Probe:
             return self.loss_fn(out, y.unsqueeze(0))
 
         per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0))
-        acc = {k: PerSampleStats.empty(v) for k, v in scored.items()}
-        for xs, ys in zip(self.inputs.split(chunk_size), labels.split(chunk_size)):
-            for k, g in per_sample(scored, xs, ys).items():
-                acc[k].add(g.detach())
+
+        def run() -> dict[str, PerSampleStats]:
+            acc = {k: PerSampleStats.empty(v) for k, v in scored.items()}
+            for xs, ys in zip(self.inputs.split(chunk_size), labels.split(chunk_size)):
+                for k, g in per_sample(scored, xs, ys).items():
+                    acc[k].add(g.detach())
+            return acc
+
+        try:
+            acc = run()
+        except NeedBatchStatistics:  # a 1x1 BatchNorm: record the batch's statistics, then again
+            record_batch_statistics(net, norm, self.inputs)
+            acc = run()
         self._results["per_sample_gradients"] = {weight_names[k]: v for k, v in acc.items()}
         self.pass_seconds["per_sample_gradients"] = time.perf_counter() - start
 
