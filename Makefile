@@ -3,11 +3,23 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
+# Where the scoring jobs run: a Hydra launcher (conf/hydra/launcher/ and the plugins'). basic = one
+# after another in this process; joblib = this machine's cores; slurm_cpu / slurm_gpu (presets) or
+# submitit_slurm = a SLURM cluster. SHARDS=n splits each task into n jobs, merged into its cache when
+# the sweep ends (zcbench/launch.py). E.g. make task-scores LAUNCHER=slurm_cpu SHARDS=8
+LAUNCHER ?= basic
+SHARDS ?= 1
+comma := ,
+empty :=
+space := $(empty) $(empty)
+join_commas = $(subst $(space),$(comma),$(strip $(1)))
+SWEEP = -m hydra/launcher=$(LAUNCHER) $(if $(filter 1,$(SHARDS)),,'shard=$(call join_commas,$(foreach i,$(shell seq 0 $$(($(SHARDS) - 1))),$(i)/$(SHARDS)))')
+
 .PHONY: install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
-	$(PYTHON) -m pip install -e ".[test]"
+	$(PYTHON) -m pip install -e ".[test,cluster]"
 
 test:  ## the default suite (tiny networks, real data where present), a few minutes on 2 cores
 	$(PYTHON) -m pytest -q -p no:cacheprovider
@@ -29,10 +41,8 @@ task-coverage:  ## proxy=all on 2 archs of each of the paper's 19 CNN tasks (TNB
 # results/proxy_validation_nb201.md. About 4 core-hours on a CPU: shard=i/n and merge spread it (README).
 VALIDATION_ARCHS ?= 1000
 validate-proxies:  ## proxy=all vs the published rho on NB201 (1,000 archs x 3 tasks): results/proxy_validation_nb201.md
-	for t in nb201_cifar10 nb201_cifar100 nb201_imagenet16_120; do \
-	  $(PYTHON) -m zcbench proxy=all task=$$t n_archs=$(VALIDATION_ARCHS) out_dir=results/cache/$$t \
-	    hydra.run.dir=runs/validate/$$t progress=false || exit 1; \
-	done
+	$(PYTHON) -m zcbench $(SWEEP) proxy=all task=nb201_cifar10,nb201_cifar100,nb201_imagenet16_120 \
+	  n_archs=$(VALIDATION_ARCHS) 'out_dir=results/cache/$${task.name}' hydra.sweep.dir=runs/validate progress=false
 	$(PYTHON) -m zcbench.analysis.proxy_validation --tasks nb201_cifar10 --n-archs $(VALIDATION_ARCHS) \
 	  --write-sample results/nb201_cifar10_seed1/archs.txt --sample-size 50
 	$(PYTHON) -m zcbench proxy=all task=nb201_cifar10 archs=results/nb201_cifar10_seed1/archs.txt seed=1 \
@@ -53,12 +63,13 @@ endif
 SCORE_TASKS ?= nb101_cifar10 nb301_cifar10 \
   $(addprefix tnb101_micro_,class_scene class_object room_layout jigsaw autoencoder normal segmentsemantic) \
   $(addprefix tnb101_macro_,class_scene class_object room_layout jigsaw autoencoder normal segmentsemantic)
-task-scores:  ## proxy=all on TASK_ARCHS archs of each of SCORE_TASKS (into results/cache/<task>/, resumable)
-	for t in $(SCORE_TASKS); do \
-	  size=""; case $$t in tnb101_*) size="task.image_size=$(TNB_SIZE)";; esac; \
-	  $(PYTHON) -m zcbench proxy=all task=$$t n_archs=$(TASK_ARCHS) $$size out_dir=results/cache/$$t \
-	    hydra.run.dir=runs/task_scores/$$t progress=false || exit 1; \
-	done
+task-scores:  ## proxy=all on TASK_ARCHS archs of each of SCORE_TASKS (into results/cache/<task>/, resumable; LAUNCHER, SHARDS)
+	$(if $(filter-out tnb101_%,$(SCORE_TASKS)),$(PYTHON) -m zcbench $(SWEEP) proxy=all \
+	  task=$(call join_commas,$(filter-out tnb101_%,$(SCORE_TASKS))) n_archs=$(TASK_ARCHS) \
+	  'out_dir=results/cache/$${task.name}' hydra.sweep.dir=runs/task_scores/other progress=false)
+	$(if $(filter tnb101_%,$(SCORE_TASKS)),$(PYTHON) -m zcbench $(SWEEP) proxy=all \
+	  task=$(call join_commas,$(filter tnb101_%,$(SCORE_TASKS))) task.image_size=$(TNB_SIZE) \
+	  n_archs=$(TASK_ARCHS) 'out_dir=results/cache/$${task.name}' hydra.sweep.dir=runs/task_scores/tnb progress=false)
 
 task-table:  ## every proxy x the 19 CNN tasks vs Suite-Zero, from the caches: results/task_table.md/.csv
 	$(PYTHON) -m zcbench.analysis.task_table --out results/task_table.md \

@@ -8,24 +8,30 @@
 # on the CIFAR-100 networks; data-free ones (params, flops, l2_norm, synflow) and swap_reg (one forward
 # pass, ~1.5 s per arch) elsewhere, on 100 of the 1,001 OoD-ViT-NAS archs per space. `part=free` and
 # `part=batch` ran side by side. synflow keeps LayerNorm (the ViT tasks' setting, no overflow).
+# Each line is one Hydra sweep (tasks x shards): LAUNCHER=joblib uses this machine's cores,
+# LAUNCHER=slurm_gpu (or slurm_cpu, submitit_slurm) a SLURM cluster; SHARDS=n splits each task into
+# n jobs merged into its scores.h5 when the sweep ends. E.g. LAUNCHER=slurm_gpu SHARDS=4 DEVICE=cuda results/vit/score_vit.sh
 set -e
-export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
+LAUNCHER=${LAUNCHER:-basic} SHARDS=${SHARDS:-1} DEVICE=${DEVICE:-cpu}
+shards=""
+if [ "$SHARDS" -gt 1 ]; then
+  shards="shard=$(seq -s, 0 $((SHARDS - 1)) | sed "s|\([0-9]*\)|\1/$SHARDS|g")"
+fi
+sweep() { python -m zcbench -m hydra/launcher=$LAUNCHER $shards device=$DEVICE "$@" progress=false \
+  'out_dir=results/vit/scores/${task.name}' 'hydra.sweep.dir=runs/vit/${now:%Y-%m-%d_%H-%M-%S}'; }
 CHEAP='[params,flops,l2_norm,synflow,nwot,grad_norm,snip,swap_reg]'
 FREE='[params,flops,l2_norm,synflow,swap_reg]'
-run() { python -m zcbench "$@" batch_size=16 progress=false; }
 part=${1:-all}
 if [ "$part" != free ]; then
-  run proxy=$CHEAP task=autoprox_cifar100_kd n_archs=200 out_dir=results/vit/scores/autoprox_cifar100_kd
+  sweep proxy=$CHEAP task=autoprox_cifar100_kd n_archs=200 batch_size=16
 fi
 if [ "$part" != batch ]; then
-  for t in t s b; do
-    run proxy=$FREE task=ood_autoformer_${t}_imagenet n_archs=100 out_dir=results/vit/scores/ood_autoformer_${t}_imagenet
-  done
-  for t in imagenet_supernet flowers_kd chaoyang_kd; do
-    run proxy=$FREE task=autoprox_$t n_archs=200 out_dir=results/vit/scores/autoprox_$t
-  done
+  sweep proxy=$FREE task=ood_autoformer_t_imagenet,ood_autoformer_s_imagenet,ood_autoformer_b_imagenet \
+    n_archs=100 batch_size=16
+  sweep proxy=$FREE task=autoprox_imagenet_supernet,autoprox_flowers_kd,autoprox_chaoyang_kd n_archs=200 batch_size=16
 fi
 # the mini benchmark (after results/benchmarks/autoformer_t_cifar10_mini.sh): every proxy, 32 px, batch 64
 if [ "$part" = all ] || [ "$part" = mini ]; then
-  python -m zcbench proxy=all task=autoformer_t_cifar10_mini n_archs=9 progress=false out_dir=results/vit/scores/autoformer_t_cifar10_mini
+  sweep proxy=all task=autoformer_t_cifar10_mini n_archs=9
 fi
