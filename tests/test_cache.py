@@ -237,3 +237,24 @@ def test_prune_and_merge_under_the_lock_keep_other_rows(tmp_path):
     extra.checkpoint()
     merge(path, [other])
     assert sorted(load_scores(path)["arch"]) == ["a", "b", "z"]
+
+
+def test_drop_removes_one_proxy_on_one_task(tmp_path):
+    """For failures cached before a proxy was declared not to apply to a task (epe_nas on room layout)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "scores.h5"
+    cache = ScoreCache(path)
+    cache.add([_row("a", proxy="epe_nas", error="ValueError: not defined here"), _row("a", proxy="params"),
+               {**_row("a", proxy="epe_nas"), "task": "other"}])
+    cache.checkpoint()
+    done = subprocess.run([sys.executable, "-m", "zcbench.merge", "--drop", "epe_nas", "--task", "t", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "dropped 1 epe_nas rows on task t" in done.stdout, done.stderr
+    frame = load_scores(path)
+    assert sorted(zip(frame["task"], frame["proxy"])) == [("other", "epe_nas"), ("t", "params")]
+    from zcbench.cache import drop
+
+    with pytest.raises(CacheError, match="no epe_nas row on task 't'"):
+        drop(path, "epe_nas", "t")

@@ -290,6 +290,19 @@ def prune(path: str | Path, proxy: str, settings_other_than: str) -> int:
     return int(stale.sum())
 
 
+def drop(path: str | Path, proxy: str, task: str) -> int:
+    """Drop every row of `proxy` on `task` (e.g. failures cached before the proxy was declared
+    not to apply to the task: the harness now skips it there). Returns the number dropped."""
+    cache = ScoreCache(path)
+    with cache.lock:
+        frame, truth = cache._current()
+        gone = (frame["proxy"] == proxy) & (frame["task"] == task)
+        if not gone.any():
+            raise CacheError(f"{path} has no {proxy} row on task {task!r}; nothing was dropped")
+        cache._write(frame[~gone].reset_index(drop=True), truth)
+    return int(gone.sum())
+
+
 def merge(target: str | Path, sources: Iterable[str | Path]) -> ScoreCache:
     """Combine score files (e.g. shards) into `target`; rows of later sources win on equal keys."""
     cache = ScoreCache(target)

@@ -3,13 +3,16 @@
 python -m zcbench.merge OUT.h5 IN.h5 [IN.h5 ...]    (rows of later inputs win on equal keys)
 python -m zcbench.merge --prune PROXY --keep-settings SETTINGS CACHE.h5
                                                     (drop PROXY's rows scored under any other settings)
+python -m zcbench.merge --drop PROXY --task TASK CACHE.h5
+                                                    (drop PROXY's rows on TASK, e.g. failures cached before
+                                                     the proxy was declared not to apply there)
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .cache import merge, prune
+from .cache import drop, merge, prune
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,7 +21,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("inputs", type=Path, nargs="*")
     parser.add_argument("--prune", metavar="PROXY", help="drop this proxy's rows under other settings")
     parser.add_argument("--keep-settings", help="with --prune: the settings string whose rows stay")
+    parser.add_argument("--drop", metavar="PROXY", help="drop this proxy's rows on --task")
+    parser.add_argument("--task", help="with --drop: the task whose rows of PROXY go")
     args = parser.parse_args(argv)
+    if args.drop:
+        if not args.task or args.inputs or args.prune:
+            parser.error("--drop takes one cache and --task")
+        dropped = drop(args.out, args.drop, args.task)
+        print(f"{args.out}: dropped {dropped} {args.drop} rows on task {args.task}")
+        return
     if args.prune:
         if not args.keep_settings or args.inputs:
             parser.error("--prune takes one cache and --keep-settings")
