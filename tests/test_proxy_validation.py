@@ -40,9 +40,9 @@ def test_table_matches_scipy_and_the_references(tmp_path, real_data):
     params = acc + rng.normal(0, 2, size=40)
     nwot = acc + rng.normal(0, 5, size=40)
     nwot[3] = np.nan  # a failure: ranked last
-    zico = rng.normal(size=40)
+    lswag_lambda = rng.normal(size=40)
     # rows outside the seed-0 sample of 30 must be ignored
-    _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs, {"params": params, "nwot": nwot, "zico": zico},
+    _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs, {"params": params, "nwot": nwot, "lswag_lambda": lswag_lambda},
            truth=truth[truth["arch"].isin(archs)][["arch", "accuracy"]])
     stale = ScoreCache(tmp_path / "cache" / TASK / "scores.h5")  # older proxy code: must be ignored
     stale.add({"task": TASK, "proxy": "params", "arch": a, "seed": 0, "settings": "old", "score": 0.0,
@@ -50,17 +50,17 @@ def test_table_matches_scipy_and_the_references(tmp_path, real_data):
     stale.checkpoint()
     table = validation_table(tmp_path / "cache", real_data, [TASK], n_archs=30, seed=0, n_boot=50)
     table = table.set_index("proxy")
-    assert set(table.index) == {"params", "nwot", "zico"} and (table["n_archs"] == 30).all()
+    assert set(table.index) == {"params", "nwot", "lswag_lambda"} and (table["n_archs"] == 30).all()
     expected = stats.spearmanr(params[:30], acc[:30]).statistic
     assert table.loc["params", "spearman"] == pytest.approx(expected)
     assert table.loc["params", "ci_low"] <= expected <= table.loc["params", "ci_high"]
     filled = np.where(np.isnan(nwot[:30]), -np.inf, nwot[:30])
     assert table.loc["nwot", "n_failed"] == 1
     assert table.loc["nwot", "spearman"] == pytest.approx(stats.spearmanr(filled, acc[:30]).statistic)
-    # references: NASLib's runs for params, Suite-Zero's stored scores for nwot (no runs), nothing for zico
+    # references: NASLib's runs for params, Suite-Zero's stored scores for nwot (no runs), nothing for lswag_lambda
     assert table.loc["params", "reference"] == pytest.approx(published_spearman(real_data, TASK, "params")[0])
     assert table.loc["nwot", "reference"] == pytest.approx(suite_zero_spearman(real_data, TASK, "nwot")[0])
-    assert np.isnan(table.loc["zico", "reference"]) and table.loc["zico", "within_0.05"] is None
+    assert np.isnan(table.loc["lswag_lambda", "reference"]) and table.loc["lswag_lambda", "within_0.05"] is None
     assert table.loc["params", "difference"] == pytest.approx(
         table.loc["params", "spearman"] - table.loc["params", "reference"])
     text = markdown(table.reset_index())
@@ -68,9 +68,63 @@ def test_table_matches_scipy_and_the_references(tmp_path, real_data):
 
 
 def test_paper_value_is_the_last_resort(real_data):
-    single = {"swap_reg": {"nb201_cifar100": 0.9}}
-    assert reference_for(real_data, "nb201_cifar100", "swap_reg", single) == (0.9, "its paper (paper_values.yaml)")
+    single = {"swap_reg": {"nb201_cifar100": 0.9},
+              "zico": {"nb201_cifar10": {"kendall": 0.589, "source": "AZ-NAS rerun"}}}
+    assert reference_for(real_data, "nb201_cifar100", "swap_reg", single) == (
+        0.9, "its paper (paper_values.yaml)", "spearman")
     assert reference_for(real_data, "nb201_cifar10", "swap_reg", single)[1] == "-"
+    assert reference_for(real_data, "nb201_cifar10", "zico", single) == (0.589, "AZ-NAS rerun", "kendall")
+
+
+def test_every_published_value_names_its_metric_and_source():
+    from zcbench.analysis.paper_tables import paper_values
+    from zcbench.analysis.proxy_validation import paper_entry
+    from zcbench.ensembles import ENSEMBLES
+
+    single = paper_values()["single_proxies"]["methods"]
+    for method, tasks in single.items():
+        assert method in PROXIES.names() or method in ENSEMBLES.names(), method
+        for task in tasks:
+            value, metric, source = paper_entry(single, method, task)
+            assert -1 <= value <= 1 and metric in ("spearman", "kendall") and source
+
+
+def test_fixed_ensembles_kendall_references_and_held_out_archs(tmp_path, real_data, monkeypatch):
+    """az_nas/te_nas rows fuse their members as the leaderboard does; a Kendall reference is compared with
+    our Kendall; archs a proxy's option was chosen on leave that proxy's row and its ensembles'."""
+    import zcbench.analysis.proxy_validation as pv
+    from zcbench.ensembles import log_rank_sum, rank_sum
+
+    truth = ground_truth(load_task(TASK), real_data)
+    archs = sample_archs(truth["arch"], 40, 0)
+    acc = truth.set_index("arch").loc[archs, "accuracy"].to_numpy()
+    rng = np.random.default_rng(1)
+    members = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "ntk", "linear_regions")
+    scores = {m: acc + rng.normal(0, 3 + k, size=40) for k, m in enumerate(members)}
+    _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs, scores,
+           truth=truth[truth["arch"].isin(archs)][["arch", "accuracy"]])
+    fitted = frozenset(archs[:5])
+    monkeypatch.setattr(pv, "held_out", lambda task, settings: {"ntk": (fitted, "a window")})
+    monkeypatch.setattr(pv, "paper_values", lambda: {
+        "single_proxies": {"methods": {"az_trainability": {TASK: {"kendall": 0.1, "source": "AZ-NAS"}}}},
+        "validation_notes": {"az_trainability": {TASK: "because of a constructed case"}}})
+    table = validation_table(tmp_path / "cache", real_data, [TASK], n_archs=40, n_boot=0).set_index("proxy")
+    frame = pd.DataFrame(scores, index=archs)
+    az = log_rank_sum(frame[list(members[:4])])
+    assert table.loc["az_nas", "spearman"] == pytest.approx(stats.spearmanr(az, acc).statistic)
+    assert table.loc["az_nas", "kind"] == "ensemble" and table.loc["az_nas", "n_archs"] == 40
+    keep = [a not in fitted for a in archs]
+    te = rank_sum(frame.loc[keep, ["ntk", "linear_regions"]])
+    assert table.loc["te_nas", "spearman"] == pytest.approx(stats.spearmanr(te, acc[keep]).statistic)
+    assert table.loc["ntk", "n_archs"] == 35 and table.loc["te_nas", "n_archs"] == 35
+    assert table.loc["ntk", "left_out"].startswith("5 archs left out") and table.loc["az_nas", "left_out"] == ""
+    row = table.loc["az_trainability"]
+    assert row["reference_metric"] == "kendall"
+    assert row["difference"] == pytest.approx(row["kendall"] - 0.1)
+    assert row["kendall"] == pytest.approx(stats.kendalltau(scores["az_trainability"], acc).statistic)
+    text = markdown(table.reset_index())
+    assert "0.100 (tau)" in text and "because of a constructed case" in text
+    assert "5 archs left out: a window was chosen on them" in text
 
 
 def test_agreement_and_seed_to_seed(tmp_path, real_data):
@@ -108,7 +162,8 @@ def test_zen_reference_and_agreement_come_from_naslibs_full_space_scores(real_da
     if full is None:
         pytest.skip("no full_space/nb201_zen in the data folder")
     assert len(full) == 15625
-    rho, source = reference_for(real_data, TASK, "zen", {})
+    rho, source, metric = reference_for(real_data, TASK, "zen", {})
+    assert metric == "spearman"
     assert rho == pytest.approx(stats.spearmanr(full["ref"], full["accuracy"]).statistic)
     assert "full-space" in source
     some = full.iloc[:30]
