@@ -25,9 +25,9 @@ NB201's prior itself was chosen with ground truth (CIFAR-100 accuracy), so
 `--calibrate` redoes that choice from the cached swap and params scores and
 records the archs it looked at in conf/proxy/swap_reg_prior_archs.txt, beside
 the prior's config. Those archs come from the tuning half of the ensemble split
-(the archs LIBRA tunes on), and every table leaves them out of its evaluation
-of swap_reg and of any ensemble with swap_reg as a member
-(zcbench/analysis/chosen_on.py).
+(the archs LIBRA tunes on), and the leaderboard, the paper tables and the
+NB201 validation leave them out of their evaluation of swap_reg and of any
+ensemble with swap_reg as a member (zcbench/analysis/chosen_on.py).
 """
 from __future__ import annotations
 

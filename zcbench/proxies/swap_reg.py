@@ -22,8 +22,8 @@ mu = 1500, sigma = 1e6 (rho 0.83; plain SWAP 0.76, params 0.73); see
 conf/proxy/swap_reg.yaml. That first sample was not recorded; `python -m
 zcbench.proxies.size_prior --calibrate` redoes the choice on 150 tuning-half
 archs of the committed NB201 CIFAR-100 cache (same grid, same winner, rho
-0.828) and records them in conf/proxy/swap_reg_prior_archs.txt, which every
-table leaves out of swap_reg's evaluation. They are NOT the paper's values. They fit NB201
+0.828) and records them in conf/proxy/swap_reg_prior_archs.txt, which the leaderboard,
+the paper tables and the NB201 validation leave out of swap_reg's evaluation. They are NOT the paper's values. They fit NB201
 (P between 73 and 1,532 thousand parameters); every other task's config sets
 NB201's prior moved to its own size range (size_prior.py). Through the
 harness mu and sigma come from the task. With either left None (a task
