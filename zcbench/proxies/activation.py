@@ -16,9 +16,9 @@ from .registry import proxy
 _CODES = Needs(passes=frozenset({"activation_codes"}))
 
 
-def _packed_words(codes: torch.Tensor) -> np.ndarray:
+def _packed_words(codes: np.ndarray) -> np.ndarray:
     """(batch, units) bool -> (batch, words) uint64, one bit per unit, zero-padded."""
-    packed = np.packbits(codes.cpu().numpy(), axis=1)
+    packed = np.packbits(codes, axis=1)
     pad = (-packed.shape[1]) % 8
     if pad:
         packed = np.pad(packed, ((0, 0), (0, pad)))
@@ -34,16 +34,21 @@ def hamming_kernel(codes: list[tuple[str, torch.Tensor]]) -> np.ndarray:
     the same tensor (several ops on one cell node) share one computation.
     """
     batch = codes[0][1].shape[0]
-    kernel = np.zeros((batch, batch), dtype=np.int64)
-    seen: dict[int, np.ndarray] = {}
+    unique: dict[int, torch.Tensor] = {}
+    times: dict[int, int] = {}
     for _, c in codes:
-        if id(c) not in seen:
-            words = _packed_words(c)
-            distance = np.zeros((batch, batch), dtype=np.int64)
-            for i in range(batch):
-                distance[i] = np.bitwise_count(words ^ words[i]).sum(axis=1, dtype=np.int64)
-            seen[id(c)] = c.shape[1] - distance
-        kernel += seen[id(c)]
+        unique.setdefault(id(c), c)
+        times[id(c)] = times.get(id(c), 0) + 1
+    host = torch.cat(list(unique.values()), dim=1).cpu().numpy()  # one device-to-host copy per network
+    kernel = np.zeros((batch, batch), dtype=np.int64)
+    start = 0
+    for key, c in unique.items():
+        words = _packed_words(host[:, start:start + c.shape[1]])
+        start += c.shape[1]
+        distance = np.zeros((batch, batch), dtype=np.int64)
+        for i in range(batch):
+            distance[i] = np.bitwise_count(words ^ words[i]).sum(axis=1, dtype=np.int64)
+        kernel += times[key] * (c.shape[1] - distance)
     return kernel
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .base import Needs
 from .probe import Probe
+from .reduce import total
 from .registry import proxy
 
 _GRADS = Needs(passes=frozenset({"gradients"}), labels=True)
@@ -12,7 +13,7 @@ _GRADS = Needs(passes=frozenset({"gradients"}), labels=True)
        orientation="larger gradients at init = faster initial learning = predicted better")
 def grad_norm(probe: Probe) -> float:
     """Sum over layers of ||dL/dW||_2 (Abdelfattah et al., 2021)."""
-    return float(sum(g.norm(2).item() for g in probe.gradients().values()))
+    return total(g.norm(2) for g in probe.gradients().values())
 
 
 @proxy("snip", needs=_GRADS,
@@ -20,4 +21,4 @@ def grad_norm(probe: Probe) -> float:
 def snip(probe: Probe) -> float:
     """Sum over weights of |dL/dw * w| (Lee et al., 2019, summed per network)."""
     weights = probe.weights()
-    return float(sum((g * weights[n]).abs().sum().item() for n, g in probe.gradients().items()))
+    return total((g * weights[n]).abs().sum() for n, g in probe.gradients().items())

@@ -22,15 +22,13 @@ import torch
 from ..errors import ProxyFailure
 from .base import Needs
 from .probe import Probe
+from .reduce import total
 from .registry import proxy
 
 
 def gradsign_from_stats(stats) -> float:
     """Sum over layers and weights of |sum over samples of sign(g_i)| (NaN-safe, as nansum)."""
-    total = 0.0
-    for s in stats.values():
-        total += torch.nansum(s.sign_total.abs()).item()
-    return float(total)
+    return total(torch.nansum(s.sign_total.abs()) for s in stats.values())
 
 
 @proxy("gradsign", needs=Needs(passes=frozenset({"per_sample_gradients"}), labels=True),

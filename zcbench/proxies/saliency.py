@@ -12,6 +12,7 @@ import math
 
 from .base import Needs
 from .probe import Probe
+from .reduce import total
 from .registry import proxy
 
 _GRADS = Needs(passes=frozenset({"gradients"}), labels=True)
@@ -25,7 +26,7 @@ def l2_norm(probe: Probe) -> float:
     No data and no gradients: at initialisation it depends only on the layer
     shapes and the initialiser's draw (NASLib's ``l2_norm``, mode "param").
     """
-    return float(sum(w.double().norm(2).item() for w in probe.weights().values()))
+    return total(w.double().norm(2) for w in probe.weights().values())
 
 
 @proxy("plain", needs=_GRADS,
@@ -38,8 +39,7 @@ def plain(probe: Probe) -> float:
     batch, BatchNorm in train mode.
     """
     weights = probe.weights()
-    return float(sum((g.double() * weights[n].double()).sum().item()
-                     for n, g in probe.gradients().items()))
+    return total((g.double() * weights[n].double()).sum() for n, g in probe.gradients().items())
 
 
 @proxy("grasp", needs=Needs(passes=frozenset({"gradients", "hessian_gradient"}), labels=True),
@@ -66,10 +66,8 @@ def grasp(probe: Probe) -> float:
     if probe.labels is None:
         raise ValueError("grasp needs labels but the batch has none")
     weights = probe.weights()
-    total = 0.0
-    for name, hg in probe.hessian_gradient().items():
-        total -= (weights[name].double() * hg.double()).sum().item()
-    return total
+    return -total((weights[name].double() * hg.double()).sum()
+                  for name, hg in probe.hessian_gradient().items())
 
 
 @proxy("fisher", needs=Needs(passes=frozenset({"channel_saliency"}), labels=True),
@@ -93,9 +91,9 @@ def fisher(probe: Probe, weight_by_fan_in: bool = True) -> float:
     A layer called several times in one forward adds one term per call.
     """
     shapes = {n: w.shape for n, w in probe.weights().items()}
-    total = 0.0
+    terms = []
     for name, per_channel in probe.channel_saliency():
         fisher_k = per_channel.double().pow(2).mean(0).mul(0.5)
         scale = math.prod(shapes[name][1:]) if weight_by_fan_in else 1
-        total += scale * fisher_k.sum().item()
-    return total
+        terms.append(fisher_k.sum() * scale)
+    return total(terms)

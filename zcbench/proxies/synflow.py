@@ -8,6 +8,7 @@ from torch import nn
 
 from ..errors import BadOptionError
 from .probe import Probe, scored_layers
+from .reduce import total
 from .registry import proxy
 
 
@@ -84,8 +85,6 @@ def synflow(probe: Probe, log: bool = True, layer_norm: str | None = None, satur
     ones = torch.ones((1, *probe.inputs.shape[1:]), dtype=torch.float64, device=probe.inputs.device)
     net.zero_grad(set_to_none=True)
     net(ones).sum().backward()
-    total = 0.0
-    for _, layer in scored_layers(net):
-        if layer.weight.grad is not None:
-            total += (layer.weight * layer.weight.grad).abs().sum().item()
-    return math.log1p(total) if log else total
+    value = total((layer.weight * layer.weight.grad).abs().sum()
+                  for _, layer in scored_layers(net) if layer.weight.grad is not None)
+    return math.log1p(value) if log else value

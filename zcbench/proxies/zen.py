@@ -90,13 +90,13 @@ class _BatchVariance:
     """
 
     def __init__(self, wanted: list[nn.Module]):
-        self.values: dict[int, float] = {}
+        self.values: dict[int, torch.Tensor] = {}  # 0-d, on the network's device until read
         self.handles = [m.register_forward_hook(self._hook) for m in wanted]
 
     def _hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         if id(module) not in self.values:
             x = inputs[0].detach().double().transpose(0, 1).reshape(inputs[0].shape[1], -1)
-            self.values[id(module)] = x.var(dim=1, unbiased=False).mean().item()
+            self.values[id(module)] = x.var(dim=1, unbiased=False).mean()
 
     def remove(self) -> None:
         for h in self.handles:
@@ -139,16 +139,17 @@ def zen(probe: Probe, mixup_gamma: float = 0.01, bn_variance: str = "running",
         features.remove()
         batch_var.remove()
     diff = (f1.double() - f2.double()).abs().reshape(f1.shape[0], -1).sum(dim=1).mean().item()
-    log_bn = 0.0
+    variances = []  # 0-d tensors on the device, read back together
     for m in net.modules():
         if not isinstance(m, _BatchNorm):
             continue
         if bn_variance == "running" and m.running_var is not None:
-            var = m.running_var.double().mean().item()
+            variances.append(m.running_var.double().mean())
         elif id(m) in batch_var.values:
-            var = batch_var.values[id(m)]
-        else:
-            continue  # a BN layer the forward pass never called (no statistics to read)
+            variances.append(batch_var.values[id(m)])
+        # else: a BN layer the forward pass never called (no statistics to read)
+    log_bn = 0.0
+    for var in (torch.stack(variances).tolist() if variances else []):
         log_bn += 0.5 * math.log(var) if var > 0 else -math.inf
     if diff <= 0:
         return -math.inf

@@ -16,13 +16,15 @@ def zico_from_gradients(per_batch: list[dict[str, torch.Tensor]]) -> float:
     Weights whose gradient does not vary across mini-batches (std 0) are skipped,
     and so is a layer whose sum is 0, as in the paper's code.
     """
-    total = 0.0
+    sums = []
     for name in per_batch[0]:
         grads = torch.stack([g[name].reshape(-1) for g in per_batch]).double()
         std = grads.std(dim=0, unbiased=False)
         mean_abs = grads.abs().mean(dim=0)
         keep = std > 0
-        ratio = (mean_abs[keep] / std[keep]).sum().item()
+        sums.append((mean_abs[keep] / std[keep]).sum())
+    total = 0.0
+    for ratio in (torch.stack(sums).tolist() if sums else []):  # one read-back per network
         if ratio > 0:
             total += math.log(ratio)
     return total
