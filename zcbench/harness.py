@@ -262,6 +262,9 @@ def score_arch(setup: Setup, cache: ScoreCache, arch: str, proxies: Mapping[str,
         results = {p: (r.score, r.seconds, r.error) for p, r in
                    score_network(net, setup.inputs, setup.labels, todo, {p: proxies[p] for p in todo},
                                  loss_fn=setup.loss_fn).items()}
+        del net  # the network (its probe went with score_network) before the next one is built
+    if setup.device.type == "cuda":
+        torch.cuda.empty_cache()  # hand back this network's blocks: sizes vary from arch to arch
     cache.add({"task": task, "proxy": p, "arch": arch, "seed": seed, "settings": settings[p],
                "score": s, "seconds": t, "error": e, "proxy_version": versions[p]}
               for p, (s, t, e) in results.items())
