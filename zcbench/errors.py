@@ -1,6 +1,9 @@
-"""Exceptions that carry a message a user can act on.
+"""Exceptions that carry a message a user can act on, and the failure contract.
 
 Every error names the bad value and, where there is a finite set, the valid ones.
+failure_reason() is the one rule for which exceptions met while building or scoring
+a network are cached as that network's failure (ProxyFailure, out of memory, ...);
+every other exception is a bug and stops the run.
 """
 from __future__ import annotations
 
