@@ -3,6 +3,7 @@ TransNAS-Bench-101 jigsaw network (features of tile 0)."""
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 import torch
@@ -65,3 +66,17 @@ def test_tnb_micro_jigsaw_block_chain_at_64px():
     assert torch.allclose(feats[0], net.encoder.stem(tiles[:, 0]))
     scores = _scores(net, tiles)
     assert all(math.isfinite(v) for v in scores.values())
+
+
+def test_nb301_cells_are_the_chain_though_each_takes_two_inputs():
+    """A DARTS cell reads the two previous cells' outputs; the previous one among them makes
+    `cells` a chain: features = stem output + 8 cell outputs (not an op's inner Sequential)."""
+    torch.manual_seed(0)
+    space = get_space("nb301")
+    arch = space.sample(random.Random(0))
+    net = space.build(arch, 10)
+    x = torch.randn(2, 3, 32, 32)
+    feats = az_nas.block_features(net, x)
+    assert len(feats) == 1 + len(net.cells)
+    assert torch.allclose(feats[0], net.stem(x))
+    assert [f.shape[-1] for f in feats] == [32, 32, 32, 16, 16, 16, 8, 8, 8]

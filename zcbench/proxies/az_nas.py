@@ -21,7 +21,9 @@ ensembles; "az_nas" itself is not registered here.
 Block features of a generic network. The network's main chain of blocks is
 found at run time: among its nn.Sequential / nn.ModuleList containers, those
 whose children are each called once and each take the previous child's output
-(a chain). A chain run k times in one forward (TransNAS-Bench-101's jigsaw
+among their inputs (a chain; a DARTS/NB301 cell takes the outputs of the two
+cells before it, so its `cells` are a chain too, and its features are the stem
+output and each cell's output). A chain run k times in one forward (TransNAS-Bench-101's jigsaw
 runs its encoder once per tile) must be a chain in every run, and its features
 are those of the first run (tile 0, B samples). A chain's features are the
 input of its first child (the stem output in NB201, where the chain is `cells`: 15 cells and 2 reduction blocks)
@@ -89,7 +91,7 @@ def block_features(net: nn.Module, x: torch.Tensor, blocks: str = "auto") -> lis
     calls: dict[int, list[tuple[object, object]]] = {}
 
     def record(module, inputs, output):
-        calls[id(module)].append((inputs[0] if inputs else None, output))
+        calls[id(module)].append((tuple(inputs), output))
 
     handles = []
     for _, container in containers:
@@ -110,10 +112,11 @@ def block_features(net: nn.Module, x: torch.Tensor, blocks: str = "auto") -> lis
         n_calls = {len(calls[id(c)]) for c in children}
         if len(n_calls) != 1 or 0 in n_calls:  # every child called equally often (once, or once per tile)
             continue
-        if any(calls[id(b)][j][0] is not calls[id(a)][j][1]
+        if any(all(x is not calls[id(a)][j][1] for x in calls[id(b)][j][0])
                for j in range(n_calls.pop()) for a, b in zip(children, children[1:])):
             continue
-        feats, producers = [calls[id(children[0])][0][0]], []
+        first_inputs = calls[id(children[0])][0][0]
+        feats, producers = [first_inputs[0] if first_inputs else None], []
         for child in children:
             out = calls[id(child)][0][1]
             if isinstance(child, _POOLS) or not _is_feature(out):
