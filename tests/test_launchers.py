@@ -169,3 +169,41 @@ def test_failed_shard_is_named_merged_around_and_redone_alone(tmp_path, real_dat
     assert done.returncode == 0, done.stderr[-3000:]
     again = _rows(tmp_path / "scores.h5")
     assert len(again) == 8 and {k: again[k] for k in first} == first
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_recomputing(tmp_path, real_data):
+    """SIGKILL to the whole sweep (main process and both shard jobs) once rows are on disk; the
+    rerun keeps every row written before the kill (same timings) and completes the merged file."""
+    import signal
+    import time
+
+    from zcbench.cache import load_scores
+
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    env = {**os.environ, "ZCBENCH_DATA": str(real_data), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "zcbench", "-m", "hydra/launcher=joblib", "proxy=[params,nwot]",
+           "task=nb201_cifar10", "n_archs=16", "shard=0/2,1/2", f"out_dir={tmp_path}",
+           f"hydra.sweep.dir={tmp_path}/multirun", "progress=false", "checkpoint_every=3"]
+    sweep = subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journals = [shard_path(tmp_path, i, 2).with_name(shard_path(tmp_path, i, 2).name + ".journal")
+                for i in range(2)]
+    deadline = time.time() + 300
+    while time.time() < deadline and sweep.poll() is None:
+        if all(shard_path(tmp_path, i, 2).exists() for i in range(2)) and any(j.exists() for j in journals):
+            break
+        time.sleep(0.2)
+    assert sweep.poll() is None, "the sweep ended before it could be killed"
+    os.killpg(sweep.pid, signal.SIGKILL)
+    sweep.wait()
+    written = {}
+    for i in range(2):
+        rows = load_scores(shard_path(tmp_path, i, 2))  # checkpointed and journaled rows
+        written.update({(p, a): s for p, a, s in zip(rows["proxy"], rows["arch"], rows["seconds"])})
+    assert 0 < len(written) < 32 and not (tmp_path / "scores.h5").exists()
+
+    done = _sweep(tmp_path, "joblib", real_data, "[params,nwot]", 16)
+    assert done.returncode == 0, done.stderr[-3000:]
+    again = _rows(tmp_path / "scores.h5")
+    assert len(again) == 32 and {k: again[k] for k in written} == written
