@@ -34,8 +34,6 @@ HOST_READS = {torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.numpy, torch.
 #: with where; they run correctly on a GPU, just with that many syncs. Remove a name once fixed.
 PER_LAYER_READS = {
     "meco": "meco.py: one eigvalsh + float() per feature map",
-    "lswag": "lswag.py _layer_term: bool() + item() per layer",
-    "lswag_lambda": "lswag.py _layer_term: bool() + item() per layer",
     "az_trainability": "az_nas.py: float() per block",
     "az_progressivity": "az_nas.py: float() per feature",
     "az_expressivity": "az_nas.py: float() per feature",

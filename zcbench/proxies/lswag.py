@@ -107,14 +107,17 @@ def in_window(depth: int, lo_bin: int, hi_bin: int) -> list[int]:
 
 
 # ------------------------------------------------------------------ factors
-def _layer_term(abs_var: torch.Tensor, sq_mean: torch.Tensor) -> float | None:
-    """log(sum over weights of 1/sqrt(var)); None when no weight's |g| varies."""
+def _layer_sum(abs_var: torch.Tensor, sq_mean: torch.Tensor) -> torch.Tensor:
+    """Sum over weights whose |g| varies of 1/sqrt(var), 0-d on the gradients' device (0 if none varies)."""
     var, sq = abs_var.double().reshape(-1), sq_mean.double().reshape(-1)
     keep = var > REL_VAR_TOL * sq
-    if not bool(keep.any()):
-        return None
-    total = var[keep].rsqrt().sum().item()
-    return math.log(total) if total > 0 else None
+    return var[keep].rsqrt().sum()
+
+
+def _layer_terms(sums: dict[str, torch.Tensor]) -> dict[str, float]:
+    """log of each layer's sum, read back to the host once for all layers; dead layers (sum 0) left out."""
+    values = torch.stack(list(sums.values())).tolist() if sums else []
+    return {n: math.log(v) for n, v in zip(sums, values) if v > 0}
 
 
 def lambda_terms(probe: Probe, window_lo: float | None = None, window_hi: float | None = None,
@@ -130,23 +133,18 @@ def lambda_terms(probe: Probe, window_lo: float | None = None, window_hi: float 
     if not chosen:
         raise ProxyFailure(f"layer window [{window_lo}, {window_hi}] (depth bins {lo_bin}..{hi_bin}) "
                          f"selects none of the {len(names)} Conv2d/Linear layers")
-    terms: dict[str, float] = {}
+    sums: dict[str, torch.Tensor] = {}
     if variance_over == "samples":
         stats = probe.per_sample_gradients()
         for n in chosen:
             s = stats[n]
-            term = _layer_term(s.abs_var, s.sq_total / s.count)
-            if term is not None:
-                terms[n] = term
+            sums[n] = _layer_sum(s.abs_var, s.sq_total / s.count)
     else:
         parts = probe.split_gradients(mini_batches)
         for n in chosen:
             g = torch.stack([p[n].reshape(-1) for p in parts]).double().abs()
-            var = g.var(dim=0, unbiased=False)
-            term = _layer_term(var, (g * g).mean(dim=0))
-            if term is not None:
-                terms[n] = term
-    return terms
+            sums[n] = _layer_sum(g.var(dim=0, unbiased=False), (g * g).mean(dim=0))
+    return _layer_terms(sums)
 
 
 def lswag_lambda_value(probe: Probe, window_lo: float | None = None, window_hi: float | None = None,
