@@ -65,6 +65,16 @@ def test_install_includes_the_cluster_extra():
 
 
 # ------------------------------------------------------------------ the merge
+def test_parallel_jobs_writing_one_file_are_refused(tmp_path):
+    from zcbench.errors import ZcbenchError
+    from zcbench.launch import check_outputs
+
+    outputs = {tmp_path / "scores.shard-0-of-2.h5": [0, 2], tmp_path / "scores.shard-1-of-2.h5": [1]}
+    with pytest.raises(ZcbenchError, match=r"jobs #0, #2 of this sweep all write .*scores.shard-0-of-2.h5"):
+        check_outputs([], outputs, parallel=True)
+    check_outputs([], outputs, parallel=False)  # one after another: no two writers at once
+
+
 def _plan(out: Path, real_data: Path) -> list:
     prepared: dict = {}
     jobs = []

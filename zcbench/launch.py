@@ -269,6 +269,11 @@ class MergeShards(Callback):
     def _plan(self, config: DictConfig, config_name: str | None) -> list[ShardJob]:
         from hydra import compose
 
+        sweeper = str(config.hydra.sweeper.get("_target_", ""))
+        if not sweeper.endswith("BasicSweeper"):
+            print(f"[zcbench] sweeper {sweeper} is not Hydra's basic sweeper: shards are not merged "
+                  "(python -m zcbench.merge does it by hand)", file=sys.stderr)
+            return []
         launcher = str(config.hydra.launcher.get("_target_", ""))
         parallel = not launcher.endswith("BasicLauncher")
         jobs, outputs, prepared = [], {}, {}
