@@ -155,10 +155,15 @@ def settings_key(batch: Batch, options: Mapping[str, Any],
 
 
 def pick_device(name: str) -> torch.device:
+    """The torch device of `device=`; on CUDA, TF32 is turned off so that GPU scores agree with
+    CPU scores to float32 rounding (a cache does not record the device its rows came from)."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ZcbenchError(f"device={name} but CUDA is not available; use device=cpu or device=auto")
+    if name.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     return torch.device(name)
 
 
