@@ -139,10 +139,26 @@ def test_search_through_the_cache_writes_its_tables_and_a_rerun_scores_nothing(t
 
 
 @pytest.mark.parametrize("arg, named", [("strategy=annealing", "unknown strategy 'annealing'"),
-                                        ("fitness=nwotx", "unknown fitness 'nwotx'")])
+                                        ("fitness=nwotx", "unknown fitness 'nwotx'"),
+                                        ("budget=0", "budget=0 is not valid")])
 def test_bad_names_give_one_line_and_a_non_zero_exit(arg, named, real_data, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "zcbench.search", arg, f"out_dir={tmp_path}"],
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and named in lines[0] and "valid" in lines[0]
+    assert len(lines) == 1 and named in lines[0] and ("valid" in lines[0] or "must be" in lines[0])
+
+
+@pytest.mark.parametrize("name", ["nb201", "tnb101_micro", "tnb101_macro", "autoformer_t", "autoformer_s"])
+def test_mutations_give_a_different_valid_arch(name):
+    space, rng = get_space(name), random.Random(0)
+    arch = space.sample(rng)
+    for _ in range(50):
+        child = space.mutate(arch, rng)
+        assert child != arch and space.canonical(child) == child
+        arch = child
+
+
+def test_a_space_without_mutation_says_so():
+    with pytest.raises(Exception, match="no mutation operator"):
+        get_space("nb101").mutate("x", random.Random(0))

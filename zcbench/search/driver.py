@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..benchmarks.tasks import Task
 from ..cache import ScoreCache, read_h5
-from ..errors import UnknownNameError, ZcbenchError
+from ..errors import BadOptionError, UnknownNameError, ZcbenchError
 from ..harness import prepare, read_arch_file
 from . import STRATEGIES
 from .base import BudgetSpent, SearchRun
@@ -39,10 +39,18 @@ class SearchResult:
 
 
 def check_names(cfg: DictConfig) -> None:
-    """Fail fast, in one line, on an unknown strategy or fitness."""
+    """Fail fast, in one line, on an unknown strategy or fitness or an unusable number."""
     STRATEGIES.get(str(cfg.strategy.name))
     if str(cfg.fitness) not in fitness_names():
         raise UnknownNameError("fitness", str(cfg.fitness), fitness_names())
+    for key, minimum in (("budget", 1), ("n_runs", 1), ("seed", 0), ("score_seed", 0)):
+        value = cfg.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise BadOptionError(f"{key}={value!r} is not valid; {key} must be a whole number >= {minimum}")
+    limit = cfg.get("max_params")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
+        raise BadOptionError(f"max_params={limit!r} is not valid; max_params must be null or a number of "
+                             "millions > 0")
 
 
 def run_search(cfg: DictConfig) -> SearchResult:
@@ -52,8 +60,6 @@ def run_search(cfg: DictConfig) -> SearchResult:
     strategy = STRATEGIES.get(str(cfg.strategy.name))
     options = {k: v for k, v in OmegaConf.to_container(cfg.strategy, resolve=True).items() if k not in ("name", "label")}
     budget, n_runs, seed = int(cfg.budget), int(cfg.n_runs), int(cfg.seed)
-    if budget < 1 or n_runs < 1:
-        raise ZcbenchError(f"budget={budget}, n_runs={n_runs}: both must be at least 1")
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     setup = prepare(OmegaConf.create({
@@ -110,8 +116,8 @@ def run_search(cfg: DictConfig) -> SearchResult:
         scorer.cache.checkpoint()
         values = run.fitness_values()
         acc = [float(accuracy.get(a, np.nan)) for a in run.history]
-        curve = incumbent_curve([run.fitness_values(run.history[:k + 1]) if fitness.kind == "ensemble"
-                                 else values[:k + 1] for k in range(len(run.history))], acc)
+        curve = incumbent_curve([run.fitness.values(run.scorer, run.history[:k + 1]) if fitness.kind == "ensemble"
+                                 else values[:k + 1] for k in range(len(run.history))], acc)  # ranks as of step k
         rows += [{"run": r, "step": k + 1, "arch": a, "fitness": float(values[k]), "accuracy": acc[k],
                   "seconds": run.seconds[k], "best_so_far": curve[k]} for k, a in enumerate(run.history)]
         found_acc = float(accuracy.get(answer, np.nan))

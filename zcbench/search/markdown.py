@@ -47,8 +47,9 @@ def _table(rows: pd.DataFrame) -> list[str]:
     return out
 
 
-def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out: Path) -> None:
-    """Write results/search.md."""
+def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out: Path,
+                 not_run: list[str] = ()) -> None:
+    """Write results/search.md (`not_run`: searches of the grid that have no output yet)."""
     lines = [
         "# Proxy-guided search, evaluated by lookup",
         "",
@@ -79,6 +80,9 @@ def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out
                 lines += [f"### {task}", "", *_table(rows), ""]
                 if (task, "space") in plots:
                     lines += [f"![{task} whole space]({plots[(task, 'space')].relative_to(out.parent)})", ""]
+    if not_run:
+        lines += ["Not run yet (they score networks; `make search` runs them, resuming from the cache):", "",
+                  *[f"- {x}" for x in not_run], ""]
     lines += ["## Published NB201 search results (validation accuracy)", "",
               "| method | C10 (cifar10-valid) | C100 | IN16 | source |", "|---|---|---|---|---|"]
     for name, values, src in PUBLISHED:
@@ -103,6 +107,24 @@ def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out
                           "counted once per task, not per run.", ""]
             if (task, "pool") in plots:
                 lines += [f"![{task} pool]({plots[(task, 'pool')].relative_to(out.parent)})", ""]
+    lines += ["## How the searches work (choices that change numbers)", "",
+              "- Budget = distinct networks scored per run; a network another run (or `python -m zcbench`) scored "
+              "is read from the score cache, costs no time now, and still counts against the run's budget.",
+              "- Ensemble fitness: ensembles rank a population, so an arch's fitness is its ensemble score "
+              "(AZ-NAS: sum of log ranks; TE-NAS, LIBRA: mean normalised rank) within the archs the run has "
+              "scored so far, recomputed as the history grows; evolution's tournaments and the returned arch use it.",
+              "- LIBRA chooses z1, z2, z3 (METHOD.md) on a tuning sample with ground truth; the search never visits "
+              "those archs. In the pools it is the other half of the cached archs; in the whole space, the tuning "
+              "half of the harness's 1,000-arch seed-0 sample (`tune_archs`, `tune_file`).",
+              "- Evolution: regularized evolution (population 10, tournament 3, one edge/op changed per mutation, "
+              "as NB201's REA). In a pool, a mutated child outside the pool is replaced by the nearest pool member "
+              "(Hamming distance over the choice vector, ties at random; the parent excluded).",
+              "- Pruning: TE-NAS prunes a supernet; a supernet has no ground truth or cache key, so here each "
+              "(edge, op) is ranked by the fitness of archs of the current sub-space that differ only on that "
+              "edge (shared random draws of the other edges), and each round drops every edge's lowest op. "
+              "Exact on a fitness that is a sum over edges (tested); NB201's accuracy is not additive over edges, "
+              "so even with the oracle it trails evolution (tables above).",
+              "- random: a fixed pseudo-random score per arch (picking at random); oracle: the accuracy itself.", ""]
     demo = Path("results/search/autoformer_demo.log")
     if demo.exists():
         lines += ["## AutoFormer-S, whole space, no ground truth (the LIBRA-NAS workflow, CPU demo)", "",

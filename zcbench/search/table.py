@@ -8,8 +8,8 @@ Two kinds of rows:
   those archs (ensembles.split_archs); LIBRA chooses its members on the other half, so every
   fitness searches the same archs and none of them informed LIBRA's choice.
 
-Every search resumes from results/search/cache/<task>/scores.h5, so a rerun computes nothing
-new. `--skip-computed` runs only what the caches already answer (no network is built).
+Whole-space searches resume from results/search/cache/<task>/scores.h5 (committed), so a rerun
+computes nothing new; pool searches copy their rows from the committed caches into runs/search_pools/. `--skip-computed` runs only what the caches already answer (no network is built).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from .fitness import BASELINES, FIXED_MEMBERS
 from .report import mean_curve, plot_curves
 
 OUT = Path("results/search")
+POOL_CACHE = Path("runs/search_pools")  # pool searches only copy committed rows: their cache is scratch
 TNB_SMALL = ["task.image_size=64"]  # the TNB caches were scored at 64 px (Makefile task-scores)
 
 
@@ -54,7 +55,7 @@ GRID = [
     Block("nb201_cifar10", ["nwot"], [("evolution", 200)], 3, computed=True),
     *[Block(t, ["synflow"], [("best_of_n", 100), ("evolution", 100), ("pruning", 100)], 10, computed=True)
       for t in NB201],
-    *[Block(t, ["random", "oracle"], [("best_of_n", 100), ("best_of_n", 1000), ("evolution", 100)], 10)
+    *[Block(t, ["random", "oracle"], [("best_of_n", 100), ("best_of_n", 1000), ("evolution", 100), ("pruning", 100)], 10)
       for t in NB201],
     *[Block(t, FREE_FITNESS, [("best_of_n", 10), ("best_of_n", 100), ("evolution", 100)], 10,
             cached=f"results/cache/{t}/scores.h5") for t in NB201],
@@ -111,8 +112,8 @@ def run_block(block: Block, skip_computed: bool) -> list[dict]:
 
     if block.computed and skip_computed:
         return _read_existing(block)
-    base = [f"task={block.task}", f"n_runs={block.n_runs}", f"cache={OUT / 'cache' / block.task / 'scores.h5'}",
-            *block.overrides]
+    cache = OUT / "cache" / block.task / "scores.h5" if not block.cached else POOL_CACHE / block.task / "scores.h5"
+    base = [f"task={block.task}", f"n_runs={block.n_runs}", f"cache={cache}", *block.overrides]
     if block.cached:
         pool, _ = pool_file(block)
         base += [f"pool={pool}", f"reuse=[{block.cached}]", f"tune_file={pool.with_name(block.task + '_tune.txt')}"]
@@ -122,6 +123,8 @@ def run_block(block: Block, skip_computed: bool) -> list[dict]:
             print(f"[search.table] {block.task}: {fitness} is not cached for the whole pool; skipped")
             continue
         for strategy, budget in block.plans:
+            if fitness == "random" and strategy != "best_of_n":
+                continue  # picking at random: one strategy says it all
             out = _out_dir(block, strategy, fitness, budget)
             cfg = compose([*base, f"strategy={strategy}", f"fitness={fitness}", f"budget={budget}", f"out_dir={out}"])
             log = io.StringIO()
@@ -143,6 +146,7 @@ def _out_dir(block: Block, strategy: str, fitness: str, budget: int) -> Path:
 
 
 def _read_existing(block: Block) -> list[dict]:
+    """Summary rows of a computed block's earlier outputs; a missing one is listed as not run."""
     rows = []
     for fitness in block.fitness:
         for strategy, budget in block.plans:
@@ -150,7 +154,12 @@ def _read_existing(block: Block) -> list[dict]:
             if (out / "summary.csv").exists():
                 rows.append({**pd.read_csv(out / "summary.csv").iloc[0].to_dict(), "where": block.tag,
                              "out_dir": str(out)})
+            else:
+                NOT_RUN.append(f"{block.task} {strategy} fitness={fitness} budget={budget} n_runs={block.n_runs}")
     return rows
+
+
+NOT_RUN: list[str] = []
 
 
 def plot_task(task: str, where: str, rows: pd.DataFrame) -> Path | None:
@@ -184,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         path = plot_task(task, where, g)
         if path is not None:
             plots[(task, where)] = path
-    write_report(table, plots, Path(args.out))
+    write_report(table, plots, Path(args.out), NOT_RUN)
     print(f"[search.table] wrote {args.out} and {OUT / 'summary.csv'}")
 
 
