@@ -84,6 +84,15 @@ def _plan(out: Path, real_data: Path) -> list:
     return jobs
 
 
+def test_plan_leaves_out_proxies_the_task_skips(real_data):
+    """epe_nas does not apply to a dense-target task: run() writes no rows for it, so the merge
+    must not wait for them."""
+    overrides = ["proxy=[params,epe_nas]", "task=tnb101_micro_autoencoder", "task.image_size=32", "n_archs=4",
+                 "shard=0/2", f"data_root={real_data}", "out_dir=unused"]
+    job = plan_job(0, overrides, compose(overrides), {})
+    assert {k[1] for k in job.expected} == {"params"} and len(job.expected) == len(job.archs) == 2
+
+
 def test_merge_names_a_missing_shard_and_completes_after_it_runs(tmp_path, real_data, capsys):
     from zcbench.harness import run
 

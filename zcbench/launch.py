@@ -86,8 +86,9 @@ def plan_job(number: int, overrides: list[str], job_cfg: DictConfig, prepared: d
     share their sample and batch.
     """
     from .benchmarks.tasks import Task
-    from .harness import apply_task_options, parse_shard, prepare, resolve_proxies, settings_key
+    from .harness import apply_task_options, applicable, parse_shard, prepare, resolve_proxies, settings_key
     from .proxies import PROXIES
+    from .proxies.base import TaskTraits
 
     shard = parse_shard(job_cfg.get("shard"))
     if shard is None:
@@ -103,6 +104,7 @@ def plan_job(number: int, overrides: list[str], job_cfg: DictConfig, prepared: d
     setup = prepared[memo]
     task = Task.from_config(job_cfg.task)
     proxies = apply_task_options(resolve_proxies(job_cfg.proxy), task)
+    proxies, _ = applicable(proxies, TaskTraits.from_batch(task.name, setup.labels))  # as run() does
     settings = {p: settings_key(setup.batch, opts, task.space_options) for p, opts in proxies.items()}
     archs = setup.archs[shard[0]::shard[1]]
     job = ShardJob(number, list(overrides), Path(str(job_cfg.out_dir)), shard, archs,
