@@ -129,7 +129,7 @@ paper-tables:  ## the paper's Tables 1, 3, 4 beside ours: results/paper_tables.m
 	$(PYTHON) -m zcbench.paper_tables $(LEADERBOARD_ARGS)
 
 vit-results:  ## proxies on the Auto-Prox and OoD-ViT-NAS ground truth (224 px), tables in results/vit/ (hours on a CPU)
-	results/vit/score_vit.sh && $(PYTHON) results/vit/make_tables.py
+	LAUNCHER=$(LAUNCHER) SHARDS=$(SHARDS) results/vit/score_vit.sh && $(PYTHON) results/vit/make_tables.py
 
 vit-mini-benchmark:  ## the CPU-built AutoFormer-T mini benchmark and its report (results/benchmarks/, ~2.5 h on 2 cores)
 	results/benchmarks/autoformer_t_cifar10_mini.sh
