@@ -44,9 +44,9 @@ CNN code does before scoring (`init="none"` keeps the network's own weights, as
 its AutoFormer code does). The input is standard Gaussian noise shaped like the
 task's batch (`inputs="gaussian"`), as all three of the authors' searches call
 their scorer (trainloader=None -> torch.randn); `inputs="batch"` uses the task's
-images instead. The input matters: on NB201 CIFAR-10 real images make
-progressivity rank far worse (Spearman 0.46 against 0.75 with Gaussian input, same
-51 archs and weights), and the AZ-NAS ensemble 0.86 against 0.93. The new weights,
+images instead. The input matters: on 150 NB201 CIFAR-10 archs real images make
+progressivity rank far worse (Spearman 0.24 against 0.70 with Gaussian input), and
+the AZ-NAS ensemble 0.79 against 0.92 (README, AZ-NAS note). The new weights,
 then the Gaussian input, then the Rademacher probes, are drawn from a
 torch.Generator seeded with the `seed` option.
 """
