@@ -170,3 +170,19 @@ def test_zen_reference_and_agreement_come_from_naslibs_full_space_scores(real_da
     ours = pd.DataFrame({"proxy": "zen", "arch": some["arch"], "score": some["ref"] * 2.0, "error": ""})
     assert full_space_agreement(real_data, TASK, "zen", ours) == (pytest.approx(1.0), 30)
     assert full_space_scores(real_data, TASK, "nwot") is None
+
+
+def test_proxies_with_only_stale_rows_are_named_not_dropped_silently(tmp_path, real_data):
+    truth = ground_truth(load_task(TASK), real_data)
+    archs = sample_archs(truth["arch"], 12, 0)
+    acc = truth.set_index("arch").loc[archs, "accuracy"].to_numpy()
+    _write(tmp_path / "cache" / TASK / "scores.h5", TASK, archs, {"params": acc, "ntk": acc},
+           truth=truth[truth["arch"].isin(archs)][["arch", "accuracy"]])
+    old = ScoreCache(tmp_path / "cache" / TASK / "scores.h5")
+    old.add({"task": TASK, "proxy": "linear_regions", "arch": a, "seed": 0, "settings": "input=cifar10",
+             "score": 1.0 + i, "seconds": 0.1, "error": "", "proxy_version": "0-old"} for i, a in enumerate(archs))
+    old.checkpoint()
+    table = validation_table(tmp_path / "cache", real_data, [TASK], n_archs=12, n_boot=0)
+    assert set(table["proxy"]) == {"params", "ntk"}
+    assert table.attrs["stale"][TASK] == ["linear_regions", "te_nas"]  # te_nas needs linear_regions
+    assert "not shown: linear_regions, te_nas" in markdown(table)

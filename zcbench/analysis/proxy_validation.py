@@ -75,11 +75,15 @@ def sampled_scores(cache_dir: Path, task: str, n_archs: int, seed: int, data_roo
     archs = set(sample_archs(truth["arch"], min(n_archs, len(truth)), seed))
     frame = load_scores(path)
     frame = frame[(frame["task"] == task) & (frame["seed"] == seed) & frame["arch"].isin(archs)]
+    before = set(frame["proxy"])
     frame = current_rows(frame)
+    stale = sorted(before - set(frame["proxy"]))
     frame = frame[frame["settings"] == frame["proxy"].map(widest_settings(frame))]
     # accuracy from the task's ground truth, not the cache's copy: rows still in a journal (a run
     # killed before its checkpoint) have none yet
-    return frame.drop(columns=["accuracy"]).merge(truth[["arch", "accuracy"]], on="arch", how="left")
+    out = frame.drop(columns=["accuracy"]).merge(truth[["arch", "accuracy"]], on="arch", how="left")
+    out.attrs["stale"] = stale  # proxies whose cached rows all come from an older version of their code
+    return out
 
 
 #: NASLib's scores of some proxies for every arch of a space (data/full_space/; final-epoch ground truth,
@@ -223,9 +227,10 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
     notes = paper_values().get("validation_notes", {}) or {}
     agree_extra = current_rows(load_scores(agreement_dir)) if agreement_dir else None
     noise_extra = current_rows(load_scores(noise_dir)) if noise_dir else None
-    rows = []
+    rows, stale = [], {}
     for task in tasks:
         frame = sampled_scores(cache_dir, task, n_archs, seed, data_root)
+        stale[task] = list(frame.attrs.get("stale", []))
         settings = frame.groupby("proxy")["settings"].first().to_dict()  # one per proxy (sampled_scores)
         fitted = held_out(task, settings)
         kept = frame
@@ -271,7 +276,11 @@ def validation_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] = NB
             row = _ensemble_row(task, name, members, frame, fitted, n_boot, single, data_root, notes)
             if row is not None:
                 rows.append(row)
-    return pd.DataFrame(rows)
+            elif set(members) & set(stale[task]):
+                stale[task].append(name)
+    table = pd.DataFrame(rows)
+    table.attrs["stale"] = stale
+    return table
 
 
 def _row(task: str, method: str, kind: str, n_archs: int, n_failed: int, rho: float, tau: float, lo: float,
@@ -381,6 +390,9 @@ def markdown(table: pd.DataFrame, intro: str = "", title: str = "# Every proxy o
                 f"{_fmt(r.seed_to_seed)} ({r.seed_to_seed_n})" if r.seed_to_seed_n else "-" for r in g.itertuples()]
         out += [to_markdown(shown), ""]
         extra = [f"- {r.proxy}: {r.left_out}" for r in g.itertuples() if isinstance(r.left_out, str) and r.left_out]
+        if table.attrs.get("stale", {}).get(task):
+            extra.append(f"- not shown: {', '.join(table.attrs['stale'][task])} (the cache holds only rows of an "
+                         "older version of the code, or of a member's: rescore them)")
         extra += [f"- {r.proxy} computes what {r.same_as} computes under its settings here (same scores)"
                   for r in g.itertuples() if isinstance(r.same_as, str) and r.same_as]
         if extra:
