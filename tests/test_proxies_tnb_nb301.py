@@ -30,38 +30,93 @@ class _OneByOne(nn.Module):
         return self.fc(F.relu(self.bn2(self.conv2(h))).flatten(1))
 
 
-def _by_hand(net: _OneByOne, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, torch.Tensor]]:
-    """Per-sample dL_i/dW: bn1 on the sample alone (GradSign's batch-one loop), bn2 with the batch's
-    statistics of its input (computed from every sample's own path), held fixed."""
-    def head(xi):
-        return F.adaptive_avg_pool2d(F.relu(F.batch_norm(net.conv1(xi), None, None, net.bn1.weight, net.bn1.bias,
-                                                         True, 0.0, net.bn1.eps)), 1)
+class _BNEnded(nn.Module):
+    """conv -> BN -> global pooling -> linear: per-sample BN statistics leave the pooled features at 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.bn1(self.conv1(F.relu(x))), 1).flatten(1))
+
+
+def _fixed_batch_norm(x: torch.Tensor, bn: nn.BatchNorm2d, stats: dict, name: str) -> torch.Tensor:
+    """BN with the batch statistics of its input recorded in `stats` on the first (whole-batch) call."""
+    if name not in stats:
+        stats[name] = (x.detach().mean((0, 2, 3)), x.detach().var((0, 2, 3), unbiased=False))
+    return F.batch_norm(x, *stats[name], bn.weight, bn.bias, False, 0.0, bn.eps)
+
+
+def _by_hand(net: nn.Module, x: torch.Tensor, y: torch.Tensor, forward) -> dict[str, torch.Tensor]:
+    """Per-sample dL_i/dW, one backward per sample, every BN with the whole batch's statistics held fixed."""
+    stats: dict = {}
     with torch.no_grad():
-        pre = torch.cat([net.conv2(head(x[i:i + 1])) for i in range(len(x))])
-        mean, var = pre.mean((0, 2, 3)), pre.var((0, 2, 3), unbiased=False)
-    grads = []
+        forward(net, x, stats)  # records the batch statistics layer by layer
+    layers = [(n, m) for n, m in net.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    grads: dict[str, list] = {n: [] for n, _ in layers}
     for i in range(len(x)):
         net.zero_grad()
-        z = F.batch_norm(net.conv2(head(x[i:i + 1])), mean, var, net.bn2.weight, net.bn2.bias, False, 0.0, net.bn2.eps)
-        F.cross_entropy(net.fc(F.relu(z).flatten(1)), y[i:i + 1]).backward()
-        grads.append({n: m.weight.grad.clone() for n, m in (("conv1", net.conv1), ("conv2", net.conv2), ("fc", net.fc))})
-    return grads
+        F.cross_entropy(forward(net, x[i:i + 1], stats), y[i:i + 1]).backward()
+        for n, m in layers:
+            grads[n].append(m.weight.grad.clone())
+    return {n: torch.stack(g).double() for n, g in grads.items()}
 
 
-def test_per_sample_gradients_use_batch_statistics_only_where_a_sample_has_one_value_per_channel():
+def _one_by_one_forward(net, x, stats):
+    h = F.adaptive_avg_pool2d(F.relu(_fixed_batch_norm(net.conv1(x), net.bn1, stats, "bn1")), 1)
+    return net.fc(F.relu(_fixed_batch_norm(net.conv2(h), net.bn2, stats, "bn2")).flatten(1))
+
+
+def _bn_ended_forward(net, x, stats):
+    return net.fc(F.adaptive_avg_pool2d(_fixed_batch_norm(net.conv1(F.relu(x)), net.bn1, stats, "bn1"), 1).flatten(1))
+
+
+@pytest.mark.parametrize("make, forward, why", [
+    (_OneByOne, _one_by_one_forward, "one value per channel"),
+    (_BNEnded, _bn_ended_forward, "per-sample output constant"),
+])
+def test_per_sample_gradients_use_fixed_batch_statistics_where_per_sample_ones_fail(make, forward, why):
     torch.manual_seed(0)
-    net = _OneByOne()
+    net = make()
     g = torch.Generator().manual_seed(1)
     x, y = torch.randn(6, 3, 5, 5, generator=g), torch.randint(0, 3, (6,), generator=g)
-    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
-        net.train()(x[:1])  # what the authors' batch-one loop meets
-    stats = Probe(net, x, y).per_sample_gradients()
-    expected = _by_hand(net, x, y)
-    for name in ("conv1", "conv2", "fc"):
-        stacked = torch.stack([e[name] for e in expected]).double()
-        assert torch.allclose(stats[name].mean, stacked.mean(0), rtol=1e-4, atol=1e-5)
-        assert torch.allclose(stats[name].sq_total, (stacked ** 2).sum(0), rtol=1e-4, atol=1e-5)
+    if why == "one value per channel":
+        with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+            net.train()(x[:1])  # what the authors' batch-one loop meets
+    else:
+        alone = torch.cat([net.train()(x[i:i + 1]) for i in range(len(x))]).detach()
+        assert torch.allclose(alone, net.fc.bias.detach().expand_as(alone), atol=1e-6)  # the bias, whatever x
+    probe = Probe(net, x, y)
+    stats = probe.per_sample_gradients()
+    assert probe.per_sample_statistics == "batch"
+    expected = _by_hand(net, x, y, forward)
+    for name, stacked in expected.items():
+        assert stacked.abs().max() > 1e-3  # real gradients, not round-off
+        assert torch.allclose(stats[name].mean, stacked.mean(0), rtol=1e-4, atol=1e-6)
+        assert torch.allclose(stats[name].sq_total, (stacked ** 2).sum(0), rtol=1e-4, atol=1e-6)
         assert torch.equal(stats[name].sign_total, torch.sign(stacked).sum(0))
+
+
+def test_per_sample_gradients_keep_each_samples_own_statistics_where_they_work():
+    """ReLU between BN and the pooling (NB201, NB101): the authors' batch-one loop, bit for bit."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(6, 3, 5, 5, generator=g), torch.randint(0, 3, (6,), generator=g)
+    probe = Probe(net, x, y)
+    stats = probe.per_sample_gradients()
+    assert probe.per_sample_statistics == "sample"
+    loop = []
+    for i in range(len(x)):
+        net.zero_grad()
+        F.cross_entropy(net.train()(x[i:i + 1]), y[i:i + 1]).backward()
+        loop.append(net[0].weight.grad.clone())
+    loop = torch.stack(loop).double()
+    assert torch.allclose(stats["0"].mean, loop.mean(0), rtol=1e-5, atol=1e-7)
+    assert torch.equal(stats["0"].sign_total, torch.sign(loop).sum(0))
 
 
 def _tnb_macro(arch: str) -> nn.Module:
@@ -76,6 +131,9 @@ def test_per_sample_proxies_score_a_tnb_macro_net_whose_last_maps_are_1x1():
     x, y = torch.randn(8, 3, 64, 64, generator=g), torch.randint(0, 63, (8,), generator=g)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         net.train()(x[:1])
+    probe = Probe(net, x, y)
+    probe.per_sample_gradients()
+    assert probe.per_sample_statistics == "batch"
     res = score_network(net, x, y, PER_SAMPLE)
     for name in PER_SAMPLE:
         assert res[name].ok and math.isfinite(res[name].score), (name, res[name].error)

@@ -32,6 +32,13 @@ float64 variance leaves round-off of ~1e-16 E[g^2], which must not turn into
 huge 1/sqrt terms); a layer left with nothing (a dead path) is skipped, as
 ZiCo's code skips it.
 
+Version 2 (lswag, lswag_lambda): per-sample gradients of BatchNorm-ended nets
+(NB301, TransNAS-Bench-101) and of nets with a one-value-per-channel map use
+the batch's BN statistics held fixed (probe.per_sample_gradients,
+sample_norm.py); with per-sample statistics their logits were the classifier's
+bias for every input and Lambda measured the variance of round-off. NB201 and
+NB101 values are unchanged.
+
 OPEN in the paper: what i runs over. Option ``variance_over``:
   "samples" (default): per-sample gradients (each sample its own batch of
       one; the Probe's torch.func pass, shared with GradSign). The paper
@@ -181,7 +188,7 @@ def combine(lam: float, psi: float) -> float:
 _ALL = Needs(passes=frozenset({"per_sample_gradients", "activation_codes"}), labels=True)
 
 
-@proxy("lswag", needs=_ALL, version="1",
+@proxy("lswag", needs=_ALL, version="2",
        orientation="trainable (low-variance gradients, Lambda) and expressive (many distinct activation "
                    "patterns, Psi) = predicted better; Lambda x Psi, or Lambda / Psi when Lambda < 0 so "
                    "that more patterns never lower the score",
@@ -194,7 +201,7 @@ def lswag(probe: Probe, window_lo: float | None = None, window_hi: float | None 
     return combine(lam, psi)
 
 
-@proxy("lswag_lambda", needs=Needs(passes=frozenset({"per_sample_gradients"}), labels=True), version="1",
+@proxy("lswag_lambda", needs=Needs(passes=frozenset({"per_sample_gradients"}), labels=True), version="2",
        orientation="low variance of |gradients| across samples = stable training signal = predicted better",
        **DEFAULTS)
 def lswag_lambda(probe: Probe, window_lo: float | None = None, window_hi: float | None = None, variance_over: str = "samples",

@@ -42,7 +42,7 @@ import torch
 
 from ..errors import BadOptionError
 from .probe import Probe, forward_with_hooks
-from .sample_norm import NeedBatchStatistics, use_sample_norm
+from .sample_norm import NeedBatchStatistics, forward_in_mode, use_sample_norm
 from .registry import proxy
 
 
@@ -79,12 +79,8 @@ def _single_image_maps(probe: Probe) -> list[torch.Tensor]:
     try:
         return _feature_maps(net, probe.inputs[:1])
     except NeedBatchStatistics:  # a 1x1 BatchNorm: one forward of the batch records its statistics
-        norm.recording = True  # every image is normalised alone elsewhere, so the first one's maps
-        try:                   # in this forward are its maps on its own
-            batch = probe.inputs.shape[0]
-            return [m[:1] for m in _feature_maps(net, probe.inputs) if m.dim() >= 1 and m.shape[0] == batch]
-        finally:
-            norm.recording = False
+        forward_in_mode(net, norm, probe.inputs, "record_1x1")
+        return _feature_maps(net, probe.inputs[:1])
 
 
 @proxy("meco", orientation="larger minimum eigenvalue of feature correlations = less redundant features = predicted better",

@@ -61,6 +61,8 @@ class Probe:
         self._derived: dict[object, object] = {}
         self._work: nn.Module | None = None
         self._pristine_buffers: dict[str, torch.Tensor] | None = None
+        #: BatchNorm statistics of the per-sample gradients: "sample" or "batch" (sample_norm.py)
+        self.per_sample_statistics: str | None = None
 
     # ----------------------------------------------------------- working copy
     def working_copy(self) -> nn.Module:
@@ -116,8 +118,10 @@ class Probe:
         Each sample is its own batch of one (as GradSign's code does), BatchNorm
         in train mode without running statistics; computed with torch.func
         (vmap over grad) in chunks, so memory stays at chunk_size gradients.
-        Where a sample's map has one value per channel (1x1 maps), BN uses the
-        whole batch's statistics at that layer, held fixed (sample_norm.py).
+        Where that is not defined (a map with one value per channel per sample)
+        or degenerate (BatchNorm-ended nets, whose per-sample output is then the
+        classifier's bias: NB301, TransNAS-Bench-101), every BN normalises with
+        the whole batch's statistics instead, held fixed (sample_norm.py).
         """
         return self._memo("per_sample_gradients", lambda: self._per_sample_pass(chunk_size))
 
@@ -277,12 +281,13 @@ class Probe:
     def _per_sample_pass(self, chunk_size: int) -> None:
         from torch.func import functional_call, grad, vmap
 
-        from .sample_norm import NeedBatchStatistics, record_batch_statistics, use_sample_norm
+        from .sample_norm import choose_per_sample_statistics, use_sample_norm
 
         labels = self._require_labels()
         net = self.fresh_copy().train()
         norm = use_sample_norm(net)
         start = time.perf_counter()
+        self.per_sample_statistics = choose_per_sample_statistics(net, norm, self.inputs)
         weight_names = {(f"{n}.weight" if n else "weight"): n for n, _ in scored_layers(net)}
         params = {k: v.detach() for k, v in net.named_parameters()}
         buffers = {k: v for k, v in net.named_buffers()}
@@ -294,18 +299,10 @@ class Probe:
 
         per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0))
 
-        def run() -> dict[str, PerSampleStats]:
-            acc = {k: PerSampleStats.empty(v) for k, v in scored.items()}
-            for xs, ys in zip(self.inputs.split(chunk_size), labels.split(chunk_size)):
-                for k, g in per_sample(scored, xs, ys).items():
-                    acc[k].add(g.detach())
-            return acc
-
-        try:
-            acc = run()
-        except NeedBatchStatistics:  # a 1x1 BatchNorm: record the batch's statistics, then again
-            record_batch_statistics(net, norm, self.inputs)
-            acc = run()
+        acc = {k: PerSampleStats.empty(v) for k, v in scored.items()}
+        for xs, ys in zip(self.inputs.split(chunk_size), labels.split(chunk_size)):
+            for k, g in per_sample(scored, xs, ys).items():
+                acc[k].add(g.detach())
         self._results["per_sample_gradients"] = {weight_names[k]: v for k, v in acc.items()}
         self.pass_seconds["per_sample_gradients"] = time.perf_counter() - start
 

@@ -1,31 +1,43 @@
-"""BatchNorm as one sample sees it, usable at any map size.
+"""BatchNorm as one sample sees it: per-sample statistics, or the batch's held fixed.
 
 Per-sample proxies (GradSign, L-SWAG's Lambda, MeCo) run each image as its own
 batch of one, BatchNorm in train mode, as their authors' code does: BN then
-normalises each channel over that image's positions. Where a sample's map has
-a single position per channel (1x1 maps, or a BatchNorm1d on vectors: the
-6-stage TransNAS-Bench-101 macro nets at 64 px end there), that statistic does
-not exist (PyTorch: "Expected more than 1 value per channel") and the authors'
-loop stops.
+normalises each channel over that image's positions. Two kinds of network
+break that:
 
-`use_sample_norm(net)` swaps every BatchNorm module of `net` (in place, so use
-a copy) for a SampleBatchNorm that keeps the module's own weight and bias
-parameters (same names) and:
+- A map with one value per channel per sample (1x1 maps, or a BatchNorm1d on
+  vectors: the 6-stage TransNAS-Bench-101 macro nets at 64 px end there): the
+  statistic does not exist (PyTorch: "Expected more than 1 value per
+  channel") and the authors' loop stops.
+- BatchNorm-ended networks (every tensor reaching the global pooling is a sum
+  of BN outputs: NASLib's NB301 with BN after pooling, all of TransNAS-Bench-
+  101 micro and macro): normalised over its own positions, every channel of a
+  sample has mean exactly 0 (BN's shift is 0 at init), so the pooled features
+  are 0 and the logits equal the classifier's bias for every input. The loss
+  then does not depend on any weight: the "per-sample gradients" are
+  round-off (|g| ~ 1e-9 where batch statistics give ~1e-3; the logits differ
+  across samples by 1e-6 of their size) and GradSign counts the signs of that
+  noise, L-SWAG's Lambda its variance.
 
-- with more than one value per channel per sample: normalises each sample by
-  its own statistics (instance normalisation = BN on a batch of one; bit for
-  bit what the authors' batch-one loop computes, so NB201 scores do not move);
-- with one value per channel per sample: normalises with the statistics of the
-  whole batch at that layer (mean and biased variance over the samples, as BN
-  in train mode over the batch would), recorded by one no-grad forward of the
-  whole batch and then held fixed (constants, not differentiated through).
-  That is BN's own train-mode statistic at the only place where a per-sample
-  one is undefined, and it leaves every sample's forward independent of the
-  others, which per-sample gradients need.
+`use_sample_norm(net)` swaps every BatchNorm module of `net` (in place, so use a
+copy) for a SampleBatchNorm that keeps the module's own weight and bias
+parameters (same names, so functional_call and the scored layers see no
+change). Its `state.mode`:
 
-A forward of a single sample that reaches a 1x1 layer before the batch
-statistics are recorded raises NeedBatchStatistics; the caller then runs
-`record_batch_statistics` on the whole batch and tries again.
+- "sample": each sample normalised by its own statistics (instance
+  normalisation = BN on a batch of one; bit for bit what the authors' batch-one
+  loop computes). A one-value-per-channel layer uses recorded batch statistics
+  if there are any (MeCo's 1x1 layers), else raises NeedBatchStatistics.
+- "record_1x1": as "sample", and a one-value-per-channel layer records and uses
+  the statistics of the batch at that layer.
+- "record": BN over the whole batch (train mode), recording each layer's mean
+  and biased variance.
+- "batch": every layer normalises with the recorded batch statistics, held
+  fixed (constants, not differentiated through): the per-sample gradient of the
+  batch-trained network, and every sample's forward independent of the others.
+
+`choose_per_sample_statistics` picks "sample" where it is well defined (NB201,
+NB101: values unchanged) and "batch" for the two kinds above.
 """
 from __future__ import annotations
 
@@ -39,25 +51,30 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import ProxyFailure
 
+MODES = ("sample", "record_1x1", "record", "batch")
+#: per-sample outputs that differ across the batch by less than this fraction of their size do not depend
+#: on the sample (BN-ended nets under per-sample statistics: ~1e-6; NB201 / NB101 nets: 4e-2 and more)
+CONSTANT_RTOL = 1e-4
+
 
 class NeedBatchStatistics(RuntimeError):
-    """A 1x1 BatchNorm was reached by a single sample before its batch statistics were recorded."""
+    """A BatchNorm with one value per channel per sample was reached with no batch statistics recorded."""
 
 
 class SampleNormState:
-    """Batch statistics of the 1x1 layers, keyed by (module name, call index within one forward)."""
+    """Mode and recorded batch statistics, keyed by (module name, call index within one forward)."""
 
     def __init__(self) -> None:
         self.stats: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self.calls: Counter = Counter()
-        self.recording = False
+        self.mode = "sample"
 
     def reset_calls(self, *_: object) -> None:
         self.calls.clear()
 
 
 class SampleBatchNorm(nn.Module):
-    """BatchNorm normalising per sample, or with recorded batch statistics where a sample has one value per channel."""
+    """BatchNorm with per-sample or recorded batch statistics (see the module notes)."""
 
     def __init__(self, bn: _BatchNorm, name: str, state: SampleNormState):
         super().__init__()
@@ -68,14 +85,16 @@ class SampleBatchNorm(nn.Module):
         self.state = state
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if math.prod(x.shape[2:]) > 1:  # each sample has its own statistics
-            return F.instance_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
         key = (self.name, self.state.calls[self.name])
         self.state.calls[self.name] += 1
-        if self.state.recording:
+        mode = self.state.mode
+        one_value = math.prod(x.shape[2:]) == 1
+        if mode in ("sample", "record_1x1") and not one_value:  # each sample has its own statistics
+            return F.instance_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        if mode == "record" or (mode == "record_1x1" and one_value):
             if x.shape[0] < 2:
-                raise ProxyFailure(f"BatchNorm {self.name!r} sees one value per channel: its batch statistics "
-                                 f"need at least 2 samples, got {x.shape[0]}")
+                raise ProxyFailure(f"BatchNorm {self.name!r}: batch statistics need at least 2 samples, "
+                                   f"got {x.shape[0]}")
             dims = [0] + list(range(2, x.dim()))
             flat = x.detach()
             self.state.stats[key] = (flat.mean(dims), flat.var(dims, unbiased=False))
@@ -87,11 +106,10 @@ class SampleBatchNorm(nn.Module):
 
 def use_sample_norm(net: nn.Module) -> SampleNormState:
     """Replace every BatchNorm module of `net` (in place) by a SampleBatchNorm; returns their shared state."""
-    state = SampleNormState()
-    targets = [(name, m) for name, m in net.named_modules() if isinstance(m, _BatchNorm)]
     if isinstance(net, _BatchNorm):
-        raise ValueError("the network itself is a BatchNorm module; wrap it in a container")
-    for name, bn in targets:
+        raise TypeError("the network itself is a BatchNorm module; wrap it in a container")
+    state = SampleNormState()
+    for name, bn in [(n, m) for n, m in net.named_modules() if isinstance(m, _BatchNorm)]:
         parent_name, _, child = name.rpartition(".")
         parent = net.get_submodule(parent_name) if parent_name else net
         setattr(parent, child, SampleBatchNorm(bn, name, state))
@@ -99,11 +117,45 @@ def use_sample_norm(net: nn.Module) -> SampleNormState:
     return state
 
 
-def record_batch_statistics(net: nn.Module, state: SampleNormState, inputs: torch.Tensor) -> None:
-    """One no-grad forward of the whole batch that records the batch statistics of the 1x1 layers."""
-    state.recording = True
+def forward_in_mode(net: nn.Module, state: SampleNormState, inputs: torch.Tensor, mode: str):
+    """One no-grad forward of `net` on `inputs` with the SampleBatchNorm layers in `mode`; its output."""
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r}; valid modes: {', '.join(MODES)}")
+    previous, state.mode = state.mode, mode
     try:
         with torch.no_grad():
-            net(inputs)
+            return net(inputs)
     finally:
-        state.recording = False
+        state.mode = previous
+
+
+def _first_tensor(out: object) -> torch.Tensor:
+    return out if isinstance(out, torch.Tensor) else next(t for t in out if isinstance(t, torch.Tensor))
+
+
+def varies_across_samples(out: torch.Tensor, rtol: float = CONSTANT_RTOL) -> bool:
+    """Whether per-sample outputs differ across the batch by more than rtol of their size."""
+    out = out.detach().double().reshape(out.shape[0], -1)
+    size = out.abs().max()
+    return bool(size > 0 and (out - out.mean(0)).abs().max() > rtol * size)
+
+
+def choose_per_sample_statistics(net: nn.Module, state: SampleNormState, inputs: torch.Tensor) -> str:
+    """Set and return the mode for per-sample gradients: "sample" where per-sample BN statistics exist
+    and the output depends on the sample, else "batch" (batch statistics recorded now, held fixed)."""
+    state.mode = "sample"
+    if inputs.shape[0] < 2 or not state_has_layers(net):
+        return "sample"
+    try:
+        usable = varies_across_samples(_first_tensor(forward_in_mode(net, state, inputs, "sample")))
+    except NeedBatchStatistics:  # a map with one value per channel per sample
+        usable = False
+    if not usable:
+        forward_in_mode(net, state, inputs, "record")
+        state.mode = "batch"
+    return state.mode
+
+
+def state_has_layers(net: nn.Module) -> bool:
+    """Whether `net` holds any SampleBatchNorm layer."""
+    return any(isinstance(m, SampleBatchNorm) for m in net.modules())
