@@ -4,7 +4,8 @@
   az_progressivity, az_trainability and az_complexity, each ranked over the
   population (best = n) and combined as sum of log(rank / n). A single bad
   component therefore pulls an architecture down hard, which is AZ-NAS's
-  intent.
+  intent. This is the authors' NB201 notebook (tss_general.ipynb): scipy
+  average ranks, -inf (failures) tied at the bottom, complexity = FLOPs.
 - TE-NAS (Chen et al., ICLR 2021): NTK condition number and number of linear
   regions, combined by the sum of their ranks. Our `ntk` proxy is already
   -log(condition number), so both members are "higher = better" and the rank
