@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from zcbench.ensembles import rank_sum
+from zcbench.errors import ZcbenchError
 from zcbench.search import STRATEGIES, BudgetSpent, SearchRun
 from zcbench.search.domain import Domain
 from zcbench.search.fitness import Fitness
@@ -124,8 +125,9 @@ def test_search_through_the_cache_writes_its_tables_and_a_rerun_scores_nothing(t
 
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(all_archs()[:: 1000]) + "\n")  # 16 archs
-    cfg = compose(["task=nb201_cifar10", "strategy=best_of_n", "fitness=params", "budget=16", "n_runs=2",
-                   f"pool={pool}", f"out_dir={tmp_path / 'out'}", f"data_root={real_data}", "reuse=[]"])
+    cfg_args = ["task=nb201_cifar10", "strategy=best_of_n", "fitness=params", "budget=16", "n_runs=2",
+                f"pool={pool}", f"out_dir={tmp_path / 'out'}", f"data_root={real_data}", "reuse=[]"]
+    cfg = compose(cfg_args)
     first = run_search(cfg)
     assert first.found["computed"].tolist() == [16, 0]  # the second run reads the first one's rows
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
@@ -136,6 +138,11 @@ def test_search_through_the_cache_writes_its_tables_and_a_rerun_scores_nothing(t
     assert summary.loc[0, "mean_accuracy"] == pytest.approx(largest)
     assert (tmp_path / "out" / "plot.png").stat().st_size > 0
     assert run_search(cfg).found["computed"].tolist() == [0, 0]  # a rerun resumes from the cache
+    cached_only = compose([*cfg_args, "compute=false"])
+    assert run_search(cached_only).summary["mean_accuracy"] == pytest.approx(largest)
+    pool.write_text(all_archs()[1] + "\n")  # never scored
+    with pytest.raises(ZcbenchError, match="compute=false"):
+        run_search(compose([*cfg_args, "compute=false"]))
 
 
 @pytest.mark.parametrize("arg, named", [("strategy=annealing", "unknown strategy 'annealing'"),

@@ -69,7 +69,7 @@ def run_search(cfg: DictConfig) -> SearchResult:
         "progress": False}), what=" (the scoring seed of every search run)")
     cache_path = Path(cfg.cache) if cfg.get("cache") else out_dir / "scores.h5"
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    scorer = Scorer(setup, ScoreCache(cache_path))
+    scorer = Scorer(setup, ScoreCache(cache_path), allow_compute=bool(cfg.get("compute", True)))
     reuse = [Path(p) for p in (cfg.get("reuse") or []) if Path(p).exists() and Path(p).resolve() != cache_path.resolve()]
     truth = setup.truth[["arch", "accuracy"]]
     name = str(cfg.fitness)
@@ -134,6 +134,7 @@ def run_search(cfg: DictConfig) -> SearchResult:
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
     found_frame = pd.DataFrame(found)
     extra = {"members": "+".join(fitness.members), "tuning_archs": len(tune),
+             "tuning_not_cached": "+".join(fitness.details.get("not_cached", [])),
              "tuning_seconds": float(fitness.details.get("tuning_seconds", 0.0)),
              "pool": domain.size if domain.size is not None else "space",
              "metric": task.truth.get("metric", "") if task.has_truth else "no ground truth",

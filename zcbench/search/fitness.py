@@ -63,6 +63,7 @@ class Scorer:
     setup: Setup
     cache: ScoreCache
     checkpoint_every: int = 25
+    allow_compute: bool = True  # False: a score the caches lack is an error, never computed
     known: dict[tuple[str, str], tuple[float, float, str]] = field(default_factory=dict)
     computed: int = 0
     _options: dict[str, dict] = field(default_factory=dict)
@@ -101,6 +102,9 @@ class Scorer:
         seconds (the cost of scoring this arch, whether computed now or earlier)."""
         self.add_proxies(proxies)
         missing = [p for p in proxies if (p, arch) not in self.known]
+        if missing and not self.allow_compute:
+            raise ZcbenchError(f"compute=false, and the caches hold no current {', '.join(missing)} score of "
+                               f"{arch} (task {self.setup.task.name}, settings and proxy version as now)")
         if missing:
             results = score_arch(self.setup, self.cache, arch, {p: self._options[p] for p in missing},
                                  self._settings, {p: PROXIES.get(p).version for p in missing})
@@ -204,10 +208,15 @@ def make_fitness(name: str, scorer: Scorer | None, truth: pd.DataFrame, seed: in
     if len(tune_archs) < 5:
         raise ZcbenchError(f"fitness={name} needs a tuning sample of at least 5 archs, got {len(tune_archs)}")
     candidates = all_proxy_names()
+    scorer.add_proxies(candidates)
+    stale = []
+    if not scorer.allow_compute:  # only what the caches hold at the current proxy versions
+        stale = [p for p in candidates if not all((p, a) in scorer.known for a in tune_archs)]
+        candidates = [p for p in candidates if p not in stale]
     seconds = sum(scorer.score(a, candidates) for a in tune_archs)
     frame = scorer.rows(list(tune_archs), candidates, truth_series)
     table = next(iter(score_tables(frame).values()))
     selection = ensemble.choose(table)
     details = {"tuned_on": len(table.scores), "tuning_seconds": seconds, "members": selection.members,
-               "left_out": sorted(table.left_out)}
+               "left_out": sorted(table.left_out), "not_cached": stale}
     return Fitness(name, "ensemble", tuple(selection.members), ensemble.fuse, details=details)

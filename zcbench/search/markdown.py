@@ -48,7 +48,7 @@ def _table(rows: pd.DataFrame) -> list[str]:
 
 
 def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out: Path,
-                 not_run: list[str] = ()) -> None:
+                 not_run: list[str] = (), skipped: list[str] = ()) -> None:
     """Write results/search.md (`not_run`: searches of the grid that have no output yet)."""
     lines = [
         "# Proxy-guided search, evaluated by lookup",
@@ -104,9 +104,15 @@ def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out
                 r = libra.iloc[0]
                 lines += [f"LIBRA's members {r['members']} were chosen on {int(r['tuning_archs'])} tuning archs "
                           f"whose scoring took {r['tuning_seconds']:.0f} s of proxy time (every proxy on each), "
-                          "counted once per task, not per run.", ""]
+                          "counted once per task, not per run."
+                          + (f" Candidates without current cached scores (left out of the choice): "
+                             f"{r['tuning_not_cached'].replace('+', ', ')}." if isinstance(r.get('tuning_not_cached'), str)
+                             and r['tuning_not_cached'] else ""), ""]
             if (task, "pool") in plots:
                 lines += [f"![{task} pool]({plots[(task, 'pool')].relative_to(out.parent)})", ""]
+    if skipped:
+        lines += ["Left out of the pool tables (their scores are not in the committed caches as the code computes "
+                  "them now; rescoring them is a cache job, not a search):", "", *[f"- {x}" for x in skipped], ""]
     lines += ["## How the searches work (choices that change numbers)", "",
               "- Budget = distinct networks scored per run; a network another run (or `python -m zcbench`) scored "
               "is read from the score cache, costs no time now, and still counts against the run's budget.",

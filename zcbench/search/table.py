@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..cache import load_scores
 from ..ensembles import split_archs
+from ..errors import ZcbenchError
 from .fitness import BASELINES, FIXED_MEMBERS
 from .report import mean_curve, plot_curves
 
@@ -92,14 +93,17 @@ def pool_file(block: Block) -> tuple[Path, int]:
 
 
 def covered(block: Block, fitness: str, pool: Path) -> bool:
-    """True if the cache holds every member's score for every pool arch (so the search is free)."""
+    """True if the cache holds every member's current score for every pool arch (a quick pre-check;
+    the searches run with compute=false, so a score that does not match in settings fails them)."""
+    from ..proxies import PROXIES
+
     need = members(fitness)
     if not need:
         return True
     frame = load_scores(block.cached)
     archs = set(pool.read_text().split())
     for proxy in need:
-        rows = frame[frame["proxy"] == proxy]
+        rows = frame[(frame["proxy"] == proxy) & (frame["proxy_version"] == PROXIES.get(proxy).version)]
         if not archs <= set(rows["arch"]):
             return False
     return True
@@ -116,11 +120,12 @@ def run_block(block: Block, skip_computed: bool) -> list[dict]:
     base = [f"task={block.task}", f"n_runs={block.n_runs}", f"cache={cache}", *block.overrides]
     if block.cached:
         pool, _ = pool_file(block)
-        base += [f"pool={pool}", f"reuse=[{block.cached}]", f"tune_file={pool.with_name(block.task + '_tune.txt')}"]
+        base += ["compute=false", f"pool={pool}", f"reuse=[{block.cached}]", f"tune_file={pool.with_name(block.task + '_tune.txt')}"]
     rows = []
     for fitness in block.fitness:
         if block.cached and not covered(block, fitness, pool):
-            print(f"[search.table] {block.task}: {fitness} is not cached for the whole pool; skipped")
+            print(f"[search.table] {block.task}: {fitness} is not cached (current version) for the whole pool; skipped")
+            SKIPPED.append(f"{block.task} (pool): {fitness}, not cached at its current version for every pool arch")
             continue
         for strategy, budget in block.plans:
             if fitness == "random" and strategy != "best_of_n":
@@ -131,8 +136,9 @@ def run_block(block: Block, skip_computed: bool) -> list[dict]:
             try:
                 with contextlib.redirect_stdout(log):
                     result = run_search(cfg)
-            except Exception as err:  # a block that cannot run says why in the report
-                print(f"[search.table] {block.task} {strategy} {fitness}: {type(err).__name__}: {err}")
+            except ZcbenchError as err:  # e.g. a member not cached: the report says why the row is missing
+                print(f"[search.table] {block.task} {strategy} {fitness}: {err}")
+                SKIPPED.append(f"{block.task} ({block.tag}): {strategy} {fitness}: {err}")
                 continue
             (out / "search.log").write_text(log.getvalue())
             rows.append({**result.summary, "where": block.tag, "out_dir": str(out)})
@@ -160,6 +166,7 @@ def _read_existing(block: Block) -> list[dict]:
 
 
 NOT_RUN: list[str] = []
+SKIPPED: list[str] = []
 
 
 def plot_task(task: str, where: str, rows: pd.DataFrame) -> Path | None:
@@ -193,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         path = plot_task(task, where, g)
         if path is not None:
             plots[(task, where)] = path
-    write_report(table, plots, Path(args.out), NOT_RUN)
+    write_report(table, plots, Path(args.out), NOT_RUN, SKIPPED)
     print(f"[search.table] wrote {args.out} and {OUT / 'summary.csv'}")
 
 
