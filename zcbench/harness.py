@@ -22,6 +22,7 @@ from .errors import InvalidArchError, ZcbenchError, failure_reason
 from .options import check_options, check_out_dir, parse_shard  # noqa: F401  (parse_shard: public here too)
 from .proxies import PROXIES, score_network
 from .proxies.base import TaskTraits
+from .protocol import InputGroup, describe, input_groups
 from .spaces import SearchSpace, get_space
 from .targets import make_targets
 
@@ -282,44 +283,42 @@ def run(cfg: DictConfig) -> RunResult:
     A proxy whose needs the task does not meet (Needs.unmet) is skipped with one line and
     no rows; its correlation row says "n/a: <reason>". A proxy that cannot score one network
     leaves a failure row (zcbench/errors.py says which exceptions count); any other exception
-    stops the run after checkpointing every row computed so far.
+    stops the run after checkpointing every row computed so far. Under protocol=cheap a proxy
+    that ranks like the paper input on a cheaper one (zcbench/protocol.py) is scored there.
     """
     check_options(cfg)
     task = Task.from_config(cfg.task)
     proxies = apply_task_options(resolve_proxies(cfg.proxy), task)
     out_dir = check_out_dir(cfg.out_dir)
-    setup = prepare(cfg, what=f", proxies {', '.join(proxies)}")
-    proxies, skipped = applicable(proxies, TaskTraits.from_batch(task.name, setup.labels))
-    for name, reason in skipped.items():
-        print(f"[zcbench] skipped {name} on {task.name}: {reason}")
-    archs, batch, seed, truth = setup.archs, setup.batch, setup.seed, setup.truth
+    own = (task.image_size, int(cfg.batch_size or task.batch_size))
+    groups = input_groups(task.space, *own, list(proxies), str(cfg.get("protocol", "cheap")))
     shard = parse_shard(cfg.get("shard"))
     scores_path = out_dir / "scores.h5"
     if shard:
-        archs = archs[shard[0]::shard[1]]
         scores_path = out_dir / f"scores.shard-{shard[0]}-of-{shard[1]}.h5"
-    settings = {name: settings_key(batch, opts, task.space_options) for name, opts in proxies.items()}
-    versions = {name: PROXIES.get(name).version for name in proxies}
-
     cache = ScoreCache(scores_path)
-    computed = failed = 0
-    bar = tqdm(archs, desc=f"{task.name}", unit="arch", file=sys.stderr,
-               disable=not cfg.get("progress", True))
-    try:
-        for arch in bar:
-            results = score_arch(setup, cache, arch, proxies, settings, versions, bool(cfg.get("retry_failed")))
-            if not results:
-                continue
-            computed += 1
-            failed += sum(bool(e) for _, _, e in results.values())
-            if computed % int(cfg.get("checkpoint_every", 25)) == 0:
-                cache.checkpoint()
-    except BaseException as err:  # a bug (or ^C): keep every row computed, then stop
-        cache.checkpoint()
-        err.add_note(f"(the rows of the {computed} networks scored before this one are saved in {scores_path})")
-        raise
-    finally:
-        bar.close()
+    versions = {name: PROXIES.get(name).version for name in proxies}
+    settings: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    computed_archs: set[str] = set()
+    failed = 0
+    for group in groups:
+        setup = prepare(_group_config(cfg, group), what=f", proxies {', '.join(group.proxies)}")
+        for line in describe([group], own):
+            print(line)
+        chosen, group_skipped = applicable({p: proxies[p] for p in group.proxies},
+                                           TaskTraits.from_batch(task.name, setup.labels))
+        for name, reason in group_skipped.items():
+            print(f"[zcbench] skipped {name} on {task.name}: {reason}")
+        skipped.update(group_skipped)
+        archs = setup.archs[shard[0]::shard[1]] if shard else setup.archs
+        settings.update({name: settings_key(setup.batch, opts, setup.task.space_options)
+                         for name, opts in chosen.items()})
+        done, f = _score_archs(setup, cache, archs, chosen, settings, versions, cfg, scores_path)
+        computed_archs |= done
+        failed += f
+    computed = len(computed_archs)
+    seed, truth, batch = setup.seed, setup.truth, setup.batch
     if task.has_truth:
         cache.set_truth(truth.loc[truth["arch"].isin(archs), ["arch", "accuracy"]].assign(task=task.name))
     cache.checkpoint()
@@ -337,6 +336,42 @@ def run(cfg: DictConfig) -> RunResult:
         table.to_csv(out_dir / f"score_summary{suffix}.csv", index=False)
     _print_summary(table, computed, len(archs), failed, scores_path, has_truth=task.has_truth)
     return RunResult(out_dir, scores_path, table, batch.source, computed, failed)
+
+
+def _group_config(cfg: DictConfig, group: InputGroup) -> DictConfig:
+    """The run's config with the group's input (the same config as passing them on the command line)."""
+    if (group.image_size, group.batch_size) == (cfg.task.get("image_size"), int(cfg.batch_size or cfg.task.batch_size)):
+        return cfg
+    out = cfg.copy()
+    OmegaConf.update(out, "task.image_size", group.image_size)
+    OmegaConf.update(out, "batch_size", group.batch_size)
+    return out
+
+
+def _score_archs(setup: Setup, cache: ScoreCache, archs: Sequence[str], proxies: Mapping[str, Mapping[str, Any]],
+                 settings: Mapping[str, str], versions: Mapping[str, str], cfg: DictConfig,
+                 scores_path: Path) -> tuple[set[str], int]:
+    """Score `archs` for one input group into `cache`: (archs computed, proxy failures)."""
+    done: set[str] = set()
+    failed = 0
+    bar = tqdm(archs, desc=f"{setup.task.name}", unit="arch", file=sys.stderr,
+               disable=not cfg.get("progress", True))
+    try:
+        for arch in bar:
+            results = score_arch(setup, cache, arch, proxies, settings, versions, bool(cfg.get("retry_failed")))
+            if not results:
+                continue
+            done.add(arch)
+            failed += sum(bool(e) for _, _, e in results.values())
+            if len(done) % int(cfg.get("checkpoint_every", 25)) == 0:
+                cache.checkpoint()
+    except BaseException as err:  # a bug (or ^C): keep every row computed, then stop
+        cache.checkpoint()
+        err.add_note(f"(the rows of the {len(done)} networks scored before this one are saved in {scores_path})")
+        raise
+    finally:
+        bar.close()
+    return done, failed
 
 
 def _with_not_applicable(table: pd.DataFrame, skipped: Mapping[str, str], task: str, seed: int) -> pd.DataFrame:

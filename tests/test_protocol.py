@@ -1,0 +1,80 @@
+"""The cost-aware protocol: calibration analysis (which cheaper input ranks like the paper's) and
+the harness's grouping of a run's proxies by the input each is scored on."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from zcbench.analysis import protocol as calib
+from zcbench.errors import ZcbenchError
+from zcbench.protocol import InputGroup, input_groups, load
+
+
+def test_input_of_reads_the_batch_shape():
+    s = "input=cifar10;batch=64x3x112x112;space.image_size=112;window_lo=None"
+    assert calib.input_of(s) == calib.Input(112, 64)
+    with pytest.raises(ValueError, match="names no image batch"):
+        calib.input_of("input=cifar10")
+
+
+def _frame(n: int = 40, noise: float = 0.0, seed: int = 0) -> pd.DataFrame:
+    """Two proxies scored under a reference and a cheap input; 'good' keeps its ranking, 'bad' does not."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=n)
+    rows = []
+    for inp, settings in ((calib.Input(224, 64), "batch=64x3x224x224"), (calib.Input(112, 64), "batch=64x3x112x112")):
+        cheap = inp.image_size == 112
+        for i in range(n):
+            rows.append({"task": "t", "proxy": "good", "arch": f"a{i}", "settings": settings, "error": "",
+                         "score": base[i] + (noise * rng.normal() if cheap else 0.0), "accuracy": base[i],
+                         "seconds": 1.0 if cheap else 4.0, "input": inp})
+            rows.append({"task": "t", "proxy": "bad", "arch": f"a{i}", "settings": settings, "error": "",
+                         "score": rng.normal() if cheap else base[i], "accuracy": base[i],
+                         "seconds": 1.0 if cheap else 4.0, "input": inp})
+    return pd.DataFrame(rows)
+
+
+def test_choose_takes_the_cheaper_input_only_where_rankings_agree():
+    ref = calib.Input(224, 64)
+    table = calib.agreement_table(_frame(), ref)
+    good = table[(table.proxy == "good") & (table.input == calib.Input(112, 64))].iloc[0]
+    assert good.agreement == pytest.approx(1.0) and good.n_shared == 40
+    chosen = calib.choose(table, ref)
+    assert chosen == {"good": calib.Input(112, 64), "bad": ref}
+
+
+def test_choose_needs_enough_calibration_archs():
+    ref = calib.Input(224, 64)
+    table = calib.agreement_table(_frame(n=calib.MIN_ARCHS - 1), ref)
+    assert calib.choose(table, ref)["good"] == ref  # agrees perfectly, but on too few archs
+
+
+def test_derived_yaml_lists_only_cheaper_inputs(tmp_path):
+    ref = calib.Input(224, 64)
+    data = calib.derived_yaml({"autoformer_t": (ref, {"good": calib.Input(112, 64), "bad": ref}, "t")})
+    assert data["autoformer_t"]["proxies"] == {"good": {"image_size": 112, "batch_size": 64}}
+    path = tmp_path / "protocol.yaml"
+    path.write_text(yaml.safe_dump(data))
+    groups = input_groups("autoformer_t", 224, 64, ["bad", "good"], "cheap", path)
+    assert groups == [InputGroup(224, 64, ("bad",)), InputGroup(112, 64, ("good",))]
+    # the paper protocol, an input the user chose, or a space without calibration: one group as given
+    assert input_groups("autoformer_t", 224, 64, ["bad", "good"], "paper", path) == [InputGroup(224, 64, ("bad", "good"))]
+    assert input_groups("autoformer_t", 224, 16, ["good"], "cheap", path) == [InputGroup(224, 16, ("good",))]
+    assert input_groups("nb201", None, 64, ["good"], "cheap", path) == [InputGroup(None, 64, ("good",))]
+    with pytest.raises(ZcbenchError, match="valid values: cheap, paper"):
+        input_groups("autoformer_t", 224, 64, ["good"], "fast", path)
+
+
+def test_generated_protocol_names_registered_proxies_and_known_spaces():
+    from zcbench.proxies import PROXIES
+    from zcbench.spaces import get_space
+
+    for space, entry in load().items():
+        get_space(space)  # raises for an unknown space
+        assert set(entry["reference"]) == {"image_size", "batch_size"}
+        for proxy, inp in (entry.get("proxies") or {}).items():
+            PROXIES.get(proxy)
+            assert inp["image_size"] * inp["batch_size"] < entry["reference"]["image_size"] * entry["reference"]["batch_size"] \
+                or inp["batch_size"] < entry["reference"]["batch_size"]

@@ -1,0 +1,217 @@
+"""Cheaper inputs, measured: which proxies rank a space's archs the same at a lower cost.
+
+Scoring at the paper's input (ViT: 224 px, batch 64; TransNAS-Bench-101: 256 px,
+batch 32) is what makes the paper's tables expensive. A cheaper input (fewer
+pixels, hence fewer tokens or smaller maps, or a smaller batch) may stand in for
+it for one proxy only where it ranks the same archs the same way: here, where
+the Spearman correlation between the proxy's scores under the two inputs is at
+least ``THRESHOLD`` (0.9) on a calibration sample of at least ``MIN_ARCHS`` archs.
+
+Input: score files of one calibration task, one per input setting, e.g.
+``results/protocol/autoformer_t/px112_b64/scores.h5`` (any number of files under
+one folder; each row's settings string names its batch shape, so the folder
+layout carries no meaning). Output: a markdown table per space (agreement with
+the paper input, rank correlation with ground truth under each input, seconds
+per arch) and the chosen input per proxy in a generated YAML file that the
+harness reads (``conf/derived/protocol.yaml``; never edited by hand).
+
+    python -m zcbench.analysis.protocol results/protocol --out results/protocol.md \\
+        --write conf/derived/protocol.yaml
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from ..cache import load_scores
+
+THRESHOLD = 0.9
+MIN_ARCHS = 30
+_BATCH = re.compile(r"(?:^|;)batch=(\d+)x\d+x(\d+)x(\d+)(?:;|$)")
+
+
+@dataclass(frozen=True, order=True)
+class Input:
+    """One input setting: square images of `image_size` pixels, `batch_size` of them."""
+
+    image_size: int
+    batch_size: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.image_size} px, batch {self.batch_size}"
+
+    @property
+    def pixels(self) -> int:
+        return self.image_size * self.image_size * self.batch_size
+
+
+def input_of(settings: str) -> Input:
+    """The batch shape spelled in a cache row's settings (`batch=BxCxHxW`)."""
+    match = _BATCH.search(settings)
+    if not match:
+        raise ValueError(f"settings {settings!r} names no image batch (batch=BxCxHxW)")
+    batch, height, width = (int(g) for g in match.groups())
+    if height != width:
+        raise ValueError(f"settings {settings!r}: non-square images ({height}x{width}) are not a calibrated input")
+    return Input(height, batch)
+
+
+def calibration_frame(folder: str | Path) -> pd.DataFrame:
+    """Every score under `folder` (recursively), with its input setting in column `input`."""
+    folder = Path(folder)
+    files = sorted(folder.rglob("scores.h5")) + sorted(
+        j.with_suffix("") for j in folder.rglob("scores.h5.journal") if not j.with_suffix("").exists())
+    if not files:
+        raise FileNotFoundError(f"no calibration score files (scores.h5) under {folder}")
+    frame = pd.concat([load_scores(f) for f in files], ignore_index=True)
+    frame = frame.drop_duplicates(["task", "proxy", "arch", "seed", "settings"], keep="last")
+    frame["input"] = frame["settings"].map(input_of)
+    return frame
+
+
+def _finite(frame: pd.DataFrame) -> pd.DataFrame:
+    ok = (frame["error"] == "") & np.isfinite(frame["score"].astype(float))
+    return frame[ok]
+
+
+def _spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def agreement_table(frame: pd.DataFrame, reference: Input) -> pd.DataFrame:
+    """Per (task, proxy, input): agreement with the reference input on shared archs, rho vs truth, seconds."""
+    rows = []
+    for (task, proxy), group in frame.groupby(["task", "proxy"], sort=True):
+        ref = _finite(group[group["input"] == reference]).set_index("arch")
+        for inp, part in group.groupby("input", sort=True):
+            ok = _finite(part).set_index("arch")
+            shared = ref.index.intersection(ok.index)
+            truth = ok["accuracy"].dropna()
+            rows.append({
+                "task": task, "proxy": proxy, "input": inp, "n_archs": len(part), "n_failed": len(part) - len(ok),
+                "n_shared": len(shared),
+                "agreement": 1.0 if inp == reference else _spearman(ref.loc[shared, "score"], ok.loc[shared, "score"]),
+                "rho_truth": _spearman(ok.loc[truth.index, "score"], truth),
+                "seconds": float(part["seconds"].mean()),
+            })
+    return pd.DataFrame(rows)
+
+
+def choose(table: pd.DataFrame, reference: Input, threshold: float = THRESHOLD,
+           min_archs: int = MIN_ARCHS) -> dict[str, Input]:
+    """Per proxy, the cheapest input (fewest pixels) agreeing >= threshold on >= min_archs shared archs.
+
+    The reference input is always allowed. A proxy must agree on every
+    calibration task it was scored on.
+    """
+    chosen = {}
+    for proxy, group in table.groupby("proxy", sort=True):
+        ok = group.groupby("input").apply(
+            lambda g: bool(((g["agreement"] >= threshold) & (g["n_shared"] >= min_archs)).all()
+                           or g.name == reference), include_groups=False)
+        allowed = sorted((inp for inp, good in ok.items() if good), key=lambda i: (i.pixels, -i.batch_size))
+        chosen[proxy] = allowed[0] if allowed else reference
+    return chosen
+
+
+def _fmt(v: float) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def markdown(space: str, table: pd.DataFrame, reference: Input, chosen: dict[str, Input]) -> str:
+    """One space's section: a row per proxy, per input its agreement / rho vs truth / seconds."""
+    inputs = sorted(table["input"].unique(), key=lambda i: -i.pixels)
+    tasks = ", ".join(sorted(table["task"].unique()))
+    n = int(table[table["input"] == reference]["n_archs"].max())
+    lines = [f"## {space}", "",
+             f"Calibration task(s) {tasks}; reference = the paper's input ({reference.label}), {n} archs. "
+             f"Each cell: Spearman with the reference scores on the shared archs / Spearman with ground "
+             f"truth / seconds per arch on one core (the seconds of the proxy's own passes; proxies that "
+             f"share passes pay them once). **bold** = chosen (the cheapest input with agreement >= "
+             f"{THRESHOLD} on >= {MIN_ARCHS} archs).", "",
+             "| proxy | " + " | ".join(i.label for i in inputs) + " | chosen |",
+             "|---|" + "---|" * (len(inputs) + 1)]
+    for proxy, group in table.groupby("proxy", sort=True):
+        cells = []
+        for inp in inputs:
+            row = group[group["input"] == inp]
+            if row.empty:
+                cells.append("")
+                continue
+            r = row.iloc[0]
+            failed = f" ({int(r.n_failed)} failed)" if r.n_failed else ""
+            text = f"{_fmt(r.agreement)} / {_fmt(r.rho_truth)} / {r.seconds:.1f} s{failed}"
+            cells.append(f"**{text}**" if chosen.get(proxy) == inp else text)
+        lines.append(f"| {proxy} | " + " | ".join(cells) + f" | {chosen[proxy].label} |")
+    return "\n".join(lines) + "\n"
+
+
+def derived_yaml(choices: dict[str, tuple[Input, dict[str, Input], str]]) -> dict:
+    """The generated config: per space, the reference input and each proxy's chosen input."""
+    out = {}
+    for space, (reference, chosen, tasks) in sorted(choices.items()):
+        out[space] = {
+            "reference": {"image_size": reference.image_size, "batch_size": reference.batch_size},
+            "calibrated_on": tasks,
+            "proxies": {p: {"image_size": i.image_size, "batch_size": i.batch_size}
+                        for p, i in sorted(chosen.items()) if i != reference},
+        }
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zcbench.analysis.protocol", description=__doc__.split("\n")[0])
+    parser.add_argument("root", help="folder with one subfolder per space (results/protocol)")
+    parser.add_argument("--reference", action="append", default=[], metavar="SPACE=SIZExBATCH",
+                        help="the paper input of a space, e.g. autoformer_t=224x64 (default: the largest input scored)")
+    parser.add_argument("--out", default="results/protocol.md")
+    parser.add_argument("--write", default=None, help="write the chosen inputs here (conf/derived/protocol.yaml)")
+    args = parser.parse_args(argv)
+    refs = {}
+    for item in args.reference:
+        space, _, spec = item.partition("=")
+        try:
+            size, batch = (int(x) for x in spec.split("x"))
+        except ValueError:
+            parser.error(f"--reference {item!r}: expected SPACE=SIZExBATCH, e.g. autoformer_t=224x64")
+        refs[space] = Input(size, batch)
+    sections, choices = [], {}
+    for folder in sorted(p for p in Path(args.root).iterdir() if p.is_dir()):
+        frame = calibration_frame(folder)
+        reference = refs.get(folder.name, max(frame["input"].unique(), key=lambda i: i.pixels))
+        table = agreement_table(frame, reference)
+        chosen = choose(table, reference)
+        sections.append(markdown(folder.name, table, reference, chosen))
+        choices[folder.name] = (reference, chosen, ", ".join(sorted(frame["task"].unique())))
+    header = ("# The cost-aware protocol: cheaper inputs, measured\n\n"
+              "Generated by `make protocol` (zcbench/analysis/protocol.py) from the calibration caches "
+              f"under {args.root}/. A proxy is scored at a cheaper input than the paper's only where its "
+              f"scores there rank the calibration archs like the paper input does (Spearman >= {THRESHOLD}, "
+              f">= {MIN_ARCHS} archs). Images are the task's batch (here real CIFAR-10 images, resized).\n\n")
+    Path(args.out).write_text(header + "\n".join(sections))
+    print(f"[zcbench] wrote {args.out}")
+    if args.write:
+        Path(args.write).parent.mkdir(parents=True, exist_ok=True)
+        text = ("# GENERATED by python -m zcbench.analysis.protocol from the calibration caches; do not edit.\n"
+                "# Per space: the paper's input and, per proxy, the cheaper input that ranks archs the same\n"
+                f"# (Spearman >= {THRESHOLD} with the paper input on >= {MIN_ARCHS} archs; results/protocol.md).\n")
+        Path(args.write).write_text(text + yaml.safe_dump(derived_yaml(choices), sort_keys=True))
+        print(f"[zcbench] wrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
