@@ -25,14 +25,14 @@ def test_the_nineteen_cnn_tasks_in_the_papers_order():
 
 def test_tnb_references_are_suite_zeros_best_epoch_scores_else_naslibs_full_space(real_data):
     best = ground_truth(load_task(MICRO + "_best"), real_data)  # Suite-Zero's 711 archs, best epoch
-    rho, source = reference_for(real_data, MICRO, "nwot", {})
+    rho, source, _ = reference_for(real_data, MICRO, "nwot", {})
     assert rho == pytest.approx(stats.spearmanr(best["ref_nwot"], best["accuracy"]).statistic)
     assert "best-epoch" in source and str(len(best)) in source
     # Suite-Zero's TNB epe_nas is one value for every arch: no ranking, so NASLib's full-space scores serve
     assert best["ref_epe_nas"].nunique() == 1 and suite_zero_spearman(real_data, MICRO, "epe_nas") is None
     full = full_space_scores(real_data, MICRO, "epe_nas")
     assert full is not None and len(full) == 4096
-    rho, source = reference_for(real_data, MICRO, "epe_nas", {})
+    rho, source, _ = reference_for(real_data, MICRO, "epe_nas", {})
     assert "full-space" in source and rho == pytest.approx(stats.spearmanr(full["ref"], full["accuracy"]).statistic)
     # zen covers every TNB task, synflow only the class-like ones
     assert full_space_scores(real_data, "tnb101_macro_normal", "zen") is not None

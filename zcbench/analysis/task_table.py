@@ -69,14 +69,16 @@ def task_table(cache_dir: Path, data_root: Path, tasks: Sequence[str], n_archs: 
         return pd.DataFrame(), missing
     table = pd.concat(frames, ignore_index=True)
     table["reference_in_ci"] = [bool(r.ci_low <= r.reference <= r.ci_high) if np.isfinite(r.reference)
-                                and np.isfinite(r.ci_low) else None for r in table.itertuples()]
+                                and np.isfinite(r.ci_low) and getattr(r, "reference_metric", "spearman") == "spearman"
+                                else None for r in table.itertuples()]  # the interval is rho's
     return table, missing
 
 
 def _cell(row) -> str:
     text = "-" if not np.isfinite(row.spearman) else f"{row.spearman:.2f}"
-    if np.isfinite(row.reference):
-        text += f" ({row.reference:.2f})"
+    if np.isfinite(row.reference):  # a Kendall reference is compared with our Kendall (proxy_validation)
+        tau = getattr(row, "reference_metric", "spearman") == "kendall"
+        text += f" (tau {row.reference:.2f})" if tau else f" ({row.reference:.2f})"
         if abs(row.difference) > THRESHOLD:
             text += "*"
     return text
