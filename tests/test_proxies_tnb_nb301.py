@@ -154,3 +154,37 @@ def test_ntk_scores_bn_ended_tnb_macro_and_nb301_nets():
     for name, r in res.items():
         assert r.ok and math.isfinite(r.score), (name, r.error)
     assert res["ntk"].score < 0  # -log(condition number), condition number > 1
+
+
+def test_grasp_on_an_all_batchnorm_net_is_the_logit_curvature_term():
+    """Every conv feeds a train-mode BN: sum_conv w.Hg = -||g_conv||^2 and the classifier's w.Hg cancels it but
+    for -(1/N) sum_i (S_i z_i).dz_i[g] (S the softmax Hessian, dz[g] the logits' change along g), so grasp is
+    that term, with W h (the classifier's bias left out) for z (README, grasp note). float64 and a tiny BN eps make the identities exact."""
+    import copy
+
+    from torch.func import functional_call, jvp, replace_all_batch_norm_modules_
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 6, 3, bias=False), nn.BatchNorm2d(6, eps=1e-12), nn.ReLU(),
+                        nn.Conv2d(6, 8, 3, bias=False), nn.BatchNorm2d(8, eps=1e-12),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5)).double()
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(10, 3, 7, 7, generator=g).double(), torch.randint(0, 5, (10,), generator=g)
+    grasp = score_network(net, x, y, ["grasp"])["grasp"].score
+    layers = [n for n, m in net.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    func = replace_all_batch_norm_modules_(copy.deepcopy(net).train())
+    params = dict(func.named_parameters())
+    weights = tuple(params[f"{n}.weight"] for n in layers)
+
+    def logits(*w):
+        return functional_call(func, {**params, **{f"{n}.weight": v for n, v in zip(layers, w)}}, (x,))
+
+    z = logits(*weights)
+    grads = torch.autograd.grad(F.cross_entropy(z, y), weights)
+    _, dz = jvp(logits, tuple(w.detach() for w in weights), grads)
+    p, wh = z.detach().softmax(1), (z - net[-1].bias).detach()  # the classifier's W h: z without its bias
+    s_wh = p * wh - p * (p * wh).sum(1, keepdim=True)
+    term = -float((s_wh * dz.detach()).sum()) / len(x)
+    conv_sq = float(sum((gr.detach() ** 2).sum() for gr in grads[:-1]))
+    assert abs(term) < 0.05 * conv_sq  # a residual, small beside either half
+    assert grasp == pytest.approx(term, rel=1e-6)
