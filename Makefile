@@ -15,7 +15,7 @@ space := $(empty) $(empty)
 join_commas = $(subst $(space),$(comma),$(strip $(1)))
 SWEEP = -m hydra/launcher=$(LAUNCHER) $(if $(filter 1,$(SHARDS)),,'shard=$(call join_commas,$(foreach i,$(shell seq 0 $$(($(SHARDS) - 1))),$(i)/$(SHARDS)))')
 
-.PHONY: install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: protocol protocol-calibrate install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -74,6 +74,23 @@ task-scores:  ## proxy=all on TASK_ARCHS archs of each of SCORE_TASKS (into resu
 task-table:  ## every proxy x the 19 CNN tasks vs Suite-Zero, from the caches: results/task_table.md/.csv
 	$(PYTHON) -m zcbench.analysis.task_table --out results/task_table.md \
 	  --noise results/nb201_cifar10_seed1 results/nb101_cifar10_seed1 results/nb301_cifar10_seed1
+
+# The cost-aware protocol (results/protocol.md): each proxy's ranking under the paper's input vs cheaper
+# inputs on a calibration sample, and the chosen inputs in conf/derived/protocol.yaml (generated; the
+# harness reads it under protocol=cheap). protocol-calibrate scores the calibration sample (~1.5 h on a
+# CPU core for AutoFormer-T); protocol only reads the caches.
+CALIB_PROXIES ?= [lswag,lswag_lambda,lswag_psi,nwot,swap,gradsign]
+CALIB_INPUTS ?= 224:64 224:32 112:64 112:32 64:64
+protocol-calibrate:  ## score CALIB_PROXIES on 30 Auto-Prox AutoFormer-T subnets at each of CALIB_INPUTS (size:batch)
+	for s in $(CALIB_INPUTS); do \
+	  $(PYTHON) -m zcbench proxy=$(CALIB_PROXIES) task=autoprox_cifar100_kd n_archs=30 protocol=paper \
+	    task.image_size=$${s%%:*} batch_size=$${s##*:} out_dir=results/protocol/autoformer_t/px$${s%%:*}_b$${s##*:} \
+	    hydra.run.dir=runs/protocol/px$${s%%:*}_b$${s##*:} progress=false || exit 1; \
+	done
+
+protocol:  ## results/protocol.md and conf/derived/protocol.yaml from the calibration caches (seconds)
+	$(PYTHON) -m zcbench.analysis.protocol results/protocol --reference autoformer_t=224x64 \
+	  --out results/protocol.md --write conf/derived/protocol.yaml
 
 VALIDATE_PROXIES ?= [nwot,synflow]
 VALIDATE_PROXIES_NB301 ?= [params,synflow,nwot]

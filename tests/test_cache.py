@@ -258,3 +258,37 @@ def test_drop_removes_one_proxy_on_one_task(tmp_path):
 
     with pytest.raises(CacheError, match="no epe_nas row on task 't'"):
         drop(path, "epe_nas", "t")
+
+
+def _rows(version: str, scores: dict[str, float], settings: str = "batch=2x3x8x8", task: str = "t"):
+    return [{"task": task, "proxy": "p", "arch": a, "seed": 0, "settings": settings, "score": s,
+             "seconds": 0.1, "error": "", "proxy_version": version} for a, s in scores.items()]
+
+
+def _write(path, rows):
+    from zcbench.cache import ScoreCache
+    cache = ScoreCache(path)
+    cache.add(rows)
+    cache.checkpoint()
+
+
+def test_relabel_verified_only_where_recomputation_matches(tmp_path):
+    from zcbench.cache import CacheError, load_scores, relabel_verified
+
+    old = {f"a{i}": float(i) for i in range(6)}
+    cache = tmp_path / "cache.h5"
+    _write(cache, _rows("1", old) + _rows("1", old, settings="batch=4x3x8x8"))
+    evidence = tmp_path / "fresh.h5"
+    _write(evidence, _rows("2", {a: old[a] for a in ("a0", "a1", "a2")})
+           + _rows("2", {a: old[a] for a in ("a0", "a1")}, settings="batch=4x3x8x8"))
+    done = relabel_verified(cache, "p", "1", "2", evidence)
+    assert done == {("t", "batch=2x3x8x8"): 6}  # the other settings had only 2 archs of evidence
+    frame = load_scores(cache)
+    assert set(frame[frame.settings == "batch=2x3x8x8"].proxy_version) == {"2"}
+    assert set(frame[frame.settings == "batch=4x3x8x8"].proxy_version) == {"1"}
+
+    changed = tmp_path / "changed.h5"
+    _write(changed, _rows("2", {"a0": 0.0, "a1": 1.0, "a2": 2.5}, settings="batch=4x3x8x8"))
+    with pytest.raises(CacheError, match="must be recomputed"):
+        relabel_verified(cache, "p", "1", "2", changed)
+    assert set(load_scores(cache).query("settings == 'batch=4x3x8x8'").proxy_version) == {"1"}

@@ -303,6 +303,41 @@ def drop(path: str | Path, proxy: str, task: str) -> int:
     return int(gone.sum())
 
 
+def relabel_verified(path: str | Path, proxy: str, old: str, new: str, evidence: str | Path,
+                     min_archs: int = 3) -> dict[tuple[str, str], int]:
+    """Relabel `proxy`'s version-`old` rows as version `new` where a recomputation showed them unchanged.
+
+    A version bump recomputes every cached row of a proxy, also on networks where the
+    changed code computes the same thing (e.g. a BatchNorm fix on ViTs, which have none).
+    `evidence` is a score file that the current code wrote for some of the same archs
+    (same task, seed and settings). Per (task, settings) of the cache, the version-`old`
+    rows are relabelled only if the evidence holds >= `min_archs` of those archs at
+    version `new` with bit-identical scores (failures: the same reason) and none that
+    differs; other groups are left for recomputation. Returns {(task, settings): rows relabelled}.
+    """
+    fresh, _ = read_h5(evidence)
+    fresh = fresh[(fresh["proxy"] == proxy) & (fresh["proxy_version"] == new)]
+    cache = ScoreCache(path)
+    done: dict[tuple[str, str], int] = {}
+    with cache.lock:
+        frame, truth = cache._current()
+        stale = (frame["proxy"] == proxy) & (frame["proxy_version"] == old)
+        for (task, settings), rows in frame[stale].groupby(["task", "settings"]):
+            check = rows.merge(fresh, on=["task", "arch", "seed", "settings"], suffixes=("", "_new"))
+            if len(check) < min_archs:
+                continue
+            same = (check["score"].to_numpy() == check["score_new"].to_numpy()) | (
+                check["score"].isna().to_numpy() & check["score_new"].isna().to_numpy())
+            if not (same & (check["error"] == check["error_new"]).to_numpy()).all():
+                raise CacheError(f"{proxy} v{new} differs from the cached v{old} on task {task} under {settings!r} "
+                                 f"({int((~same).sum())} of {len(check)} archs): these rows must be recomputed")
+            frame.loc[rows.index, "proxy_version"] = new
+            done[(task, settings)] = len(rows)
+        if done:
+            cache._write(frame, truth)
+    return done
+
+
 def merge(target: str | Path, sources: Iterable[str | Path]) -> ScoreCache:
     """Combine score files (e.g. shards) into `target`; rows of later sources win on equal keys."""
     cache = ScoreCache(target)
