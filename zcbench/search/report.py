@@ -57,10 +57,11 @@ def plot_curves(curves: Mapping[str, pd.Series], path: str | Path, title: str, b
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, curve in curves.items():
+    fig, ax = plt.subplots(figsize=(8.4, 4.4))
+    colors = plt.get_cmap("tab10" if len(curves) <= 10 else "tab20").colors
+    for i, (label, curve) in enumerate(curves.items()):
         style = "--" if label in baselines else "-"
-        ax.plot(curve.index, curve.to_numpy(), style, label=label, linewidth=1.6)
+        ax.plot(curve.index, curve.to_numpy(), style, label=label, linewidth=1.6, color=colors[i % len(colors)])
     if best_possible is not None and np.isfinite(best_possible):
         ax.axhline(best_possible, color="black", linewidth=0.8, linestyle=":", label=f"best possible {best_possible:.2f}")
     ax.set_xscale("log")
@@ -68,7 +69,7 @@ def plot_curves(curves: Mapping[str, pd.Series], path: str | Path, title: str, b
     ax.set_ylabel("accuracy of the returned arch (mean)")
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
