@@ -77,7 +77,8 @@ def run_search(cfg: DictConfig) -> SearchResult:
     tune = []
     if name not in BASELINES and _tuned(name):
         if cfg.get("tune_file"):
-            tune = [a for a in read_arch_file(cfg.tune_file, setup.space) if a in set(truth["arch"])]
+            with_truth = set(truth["arch"])
+            tune = [a for a in read_arch_file(cfg.tune_file, setup.space) if a in with_truth]
         else:
             tune = tuning_sample(truth, int(cfg.tune_archs), int(cfg.score_seed)) if len(truth) else []
         for path in reuse:
