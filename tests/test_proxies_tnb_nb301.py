@@ -50,7 +50,8 @@ def _fixed_batch_norm(x: torch.Tensor, bn: nn.BatchNorm2d, stats: dict, name: st
 
 
 def _by_hand(net: nn.Module, x: torch.Tensor, y: torch.Tensor, forward) -> dict[str, torch.Tensor]:
-    """Per-sample dL_i/dW, one backward per sample, every BN with the whole batch's statistics held fixed."""
+    """Per-sample dL_i/dW, one backward per sample, batch statistics recorded by a whole-batch forward
+    and held fixed wherever `forward` uses them."""
     stats: dict = {}
     with torch.no_grad():
         forward(net, x, stats)  # records the batch statistics layer by layer
@@ -65,7 +66,10 @@ def _by_hand(net: nn.Module, x: torch.Tensor, y: torch.Tensor, forward) -> dict[
 
 
 def _one_by_one_forward(net, x, stats):
-    h = F.adaptive_avg_pool2d(F.relu(_fixed_batch_norm(net.conv1(x), net.bn1, stats, "bn1")), 1)
+    """bn1 on each sample alone (its map has 9 positions), bn2 (one value per channel) with batch statistics."""
+    h = torch.cat([F.batch_norm(net.conv1(x[i:i + 1]), None, None, net.bn1.weight, net.bn1.bias, True, 0.0,
+                                net.bn1.eps) for i in range(len(x))])
+    h = F.adaptive_avg_pool2d(F.relu(h), 1)
     return net.fc(F.relu(_fixed_batch_norm(net.conv2(h), net.bn2, stats, "bn2")).flatten(1))
 
 
@@ -73,11 +77,11 @@ def _bn_ended_forward(net, x, stats):
     return net.fc(F.adaptive_avg_pool2d(_fixed_batch_norm(net.conv1(F.relu(x)), net.bn1, stats, "bn1"), 1).flatten(1))
 
 
-@pytest.mark.parametrize("make, forward, why", [
-    (_OneByOne, _one_by_one_forward, "one value per channel"),
-    (_BNEnded, _bn_ended_forward, "per-sample output constant"),
+@pytest.mark.parametrize("make, forward, why, mode", [
+    (_OneByOne, _one_by_one_forward, "one value per channel", "sample+1x1"),
+    (_BNEnded, _bn_ended_forward, "per-sample output constant", "batch"),
 ])
-def test_per_sample_gradients_use_fixed_batch_statistics_where_per_sample_ones_fail(make, forward, why):
+def test_per_sample_gradients_use_fixed_batch_statistics_where_per_sample_ones_fail(make, forward, why, mode):
     torch.manual_seed(0)
     net = make()
     g = torch.Generator().manual_seed(1)
@@ -90,7 +94,7 @@ def test_per_sample_gradients_use_fixed_batch_statistics_where_per_sample_ones_f
         assert torch.allclose(alone, net.fc.bias.detach().expand_as(alone), atol=1e-6)  # the bias, whatever x
     probe = Probe(net, x, y)
     stats = probe.per_sample_gradients()
-    assert probe.per_sample_statistics == "batch"
+    assert probe.per_sample_statistics == mode
     expected = _by_hand(net, x, y, forward)
     for name, stacked in expected.items():
         assert stacked.abs().max() > 1e-3  # real gradients, not round-off

@@ -6,7 +6,7 @@ normalises each channel over that image's positions. Two kinds of network
 break that:
 
 - A map with one value per channel per sample (1x1 maps, or a BatchNorm1d on
-  vectors: the 6-stage TransNAS-Bench-101 macro nets at 64 px end there): the
+  vectors: the 6-stage TransNAS-Bench-101 macro nets at 64 px reach them): the
   statistic does not exist (PyTorch: "Expected more than 1 value per
   channel") and the authors' loop stops.
 - BatchNorm-ended networks (every tensor reaching the global pooling is a sum
@@ -36,8 +36,14 @@ change). Its `state.mode`:
   fixed (constants, not differentiated through): the per-sample gradient of the
   batch-trained network, and every sample's forward independent of the others.
 
-`choose_per_sample_statistics` picks "sample" where it is well defined (NB201,
-NB101: values unchanged) and "batch" for the two kinds above.
+`choose_per_sample_statistics` picks "batch" for BatchNorm-ended networks, told
+by the mean output over a batch not depending on the inputs under batch
+statistics (two halves of the batch give the same mean: it is fixed by BN's
+shifts and the classifier's bias), which holds whatever the map sizes, so a
+TNB macro net with 1x1 maps is treated like its siblings; "sample" elsewhere
+(NB201, NB101: values unchanged, bit for bit), with batch statistics at the
+one-value-per-channel layers only where such a network has them (decoders
+through a 1x1 bottleneck; the layer's own statistic does not exist).
 """
 from __future__ import annotations
 
@@ -52,8 +58,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..errors import ProxyFailure
 
 MODES = ("sample", "record_1x1", "record", "batch")
-#: per-sample outputs that differ across the batch by less than this fraction of their size do not depend
-#: on the sample (BN-ended nets under per-sample statistics: ~1e-6; NB201 / NB101 nets: 4e-2 and more)
+#: mean outputs of two half-batches that differ by less than this fraction of the outputs' size are the
+#: same (BN-ended nets: round-off, ~1e-7; NB201 / NB101 nets: 1e-2 and more)
 CONSTANT_RTOL = 1e-4
 
 
@@ -133,27 +139,41 @@ def _first_tensor(out: object) -> torch.Tensor:
     return out if isinstance(out, torch.Tensor) else next(t for t in out if isinstance(t, torch.Tensor))
 
 
-def varies_across_samples(out: torch.Tensor, rtol: float = CONSTANT_RTOL) -> bool:
-    """Whether per-sample outputs differ across the batch by more than rtol of their size."""
-    out = out.detach().double().reshape(out.shape[0], -1)
-    size = out.abs().max()
-    return bool(size > 0 and (out - out.mean(0)).abs().max() > rtol * size)
+def batch_mean_fixed(net: nn.Module, state: SampleNormState, inputs: torch.Tensor,
+                     rtol: float = CONSTANT_RTOL) -> bool:
+    """Whether, under batch statistics, the mean output over a batch does not depend on the inputs
+    (the two halves of `inputs` give the same mean): the BatchNorm-ended networks."""
+    half = inputs.shape[0] // 2
+    first = _first_tensor(forward_in_mode(net, state, inputs[:half], "record")).detach().double()
+    second = _first_tensor(forward_in_mode(net, state, inputs[half:2 * half], "record")).detach().double()
+    state.stats.clear()
+    size = torch.maximum(first.abs().max(), second.abs().max())
+    return bool((first.mean(0) - second.mean(0)).abs().max() <= rtol * size)
 
 
 def choose_per_sample_statistics(net: nn.Module, state: SampleNormState, inputs: torch.Tensor) -> str:
-    """Set and return the mode for per-sample gradients: "sample" where per-sample BN statistics exist
-    and the output depends on the sample, else "batch" (batch statistics recorded now, held fixed)."""
+    """Set up and return the BN statistics of per-sample gradients (see the module notes):
+
+    "batch" for BatchNorm-ended networks (their per-sample output under per-sample statistics is a
+    constant): every layer's batch statistics are recorded now and held fixed;
+    "sample" elsewhere: each sample's own statistics, the authors' batch-one loop;
+    "sample+1x1" where such a network has maps of one value per channel per sample (a decoder
+    through a 1x1 bottleneck): its own statistics elsewhere, the batch's recorded at those layers.
+    """
     state.mode = "sample"
-    if inputs.shape[0] < 2 or not state_has_layers(net):
+    state.stats.clear()
+    if inputs.shape[0] < 4 or not state_has_layers(net):
         return "sample"
-    try:
-        usable = varies_across_samples(_first_tensor(forward_in_mode(net, state, inputs, "sample")))
-    except NeedBatchStatistics:  # a map with one value per channel per sample
-        usable = False
-    if not usable:
+    if batch_mean_fixed(net, state, inputs):
         forward_in_mode(net, state, inputs, "record")
         state.mode = "batch"
-    return state.mode
+        return "batch"
+    try:
+        forward_in_mode(net, state, inputs, "sample")
+        return "sample"
+    except NeedBatchStatistics:
+        forward_in_mode(net, state, inputs, "record_1x1")
+        return "sample+1x1"
 
 
 def state_has_layers(net: nn.Module) -> bool:
