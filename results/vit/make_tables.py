@@ -99,12 +99,15 @@ def markdown(table: pd.DataFrame) -> str:
         first = group.iloc[0] if len(group) == 1 else group[group["scored_in_run"] != "(analytic count)"].iloc[0]
         lines += [f"### {task}", "",
                   f"{first['n']} archs scored (accuracy {first['accuracy_range']}); scores from run "
-                  f"`results/vit/scores/{first['scored_in_run']}`; settings `{first['settings'].split(';')[0]}; "
-                  f"{first['settings'].split(';')[1]}`.", "",
-                  "| proxy | n | failed | spearman | 95% CI | kendall | s/arch |", "|---|---|---|---|---|---|---|"]
+                  f"`results/vit/scores/{first['scored_in_run']}`; each proxy's input (batch x channels x pixels) "
+                  f"in the last column (results/protocol.md says which cheaper inputs rank like the paper's).", "",
+                  "| proxy | n | failed | spearman | 95% CI | kendall | s/arch | input |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in group.sort_values("spearman", ascending=False).itertuples():
+            shape = next((part.split("=", 1)[1] for part in r.settings.split(";") if part.startswith("batch=")), "-")
             lines.append(f"| {r.proxy} | {r.n} | {r.n_failed} | {r.spearman:.3f} | "
-                         f"[{r.spearman_ci_lo:.3f}, {r.spearman_ci_hi:.3f}] | {r.kendall:.3f} | {r.mean_seconds:.2f} |")
+                         f"[{r.spearman_ci_lo:.3f}, {r.spearman_ci_hi:.3f}] | {r.kendall:.3f} | {r.mean_seconds:.2f} "
+                         f"| {shape} |")
         lines.append("")
     return "\n".join(lines)
 
