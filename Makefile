@@ -139,6 +139,9 @@ LEADERBOARD_ARGS ?=
 ifeq ($(FULL),1)
 LEADERBOARD_ARGS += full=true
 endif
+ifneq ($(LAUNCHER),basic)
+LEADERBOARD_ARGS += launcher=$(LAUNCHER) shards=$(SHARDS)
+endif
 leaderboard:  ## every proxy and ensemble x task: results/leaderboard.md/.csv and figures (~45 min default sample)
 	$(PYTHON) -m zcbench.leaderboard $(LEADERBOARD_ARGS)
 

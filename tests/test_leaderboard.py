@@ -243,3 +243,24 @@ def test_swap_reg_prior_archs_are_recorded_and_held_out():
                                              "swap": "input=cifar10;batch=64x3x32x32"})
     assert set(with_prior) == {"swap_reg"} and with_prior["swap_reg"][0] == frozenset(archs)
     assert held_out("nb201_cifar100", {"swap_reg": "input=cifar10;batch=64x3x32x32"}) == {}  # no prior: swap
+
+
+def test_missing_scores_go_through_a_hydra_shard_sweep_when_a_launcher_is_set(monkeypatch):
+    """launcher=<name> shards=n: each task's scoring is `python -m zcbench -m hydra/launcher=<name> ... shard=0/n,...`
+    (whose callback merges the shards into the task's cache), and a failed sweep stops with its reason."""
+    import subprocess
+    import sys
+
+    from zcbench.analysis import collect
+    from zcbench.errors import ZcbenchError
+
+    command = collect.sweep_command(["task=nb201_cifar10", "n_archs=16"], "joblib", 3)
+    assert command[:5] == [sys.executable, "-m", "zcbench", "-m", "hydra/launcher=joblib"]
+    assert command[-1] == "shard=0/3,1/3,2/3" and "n_archs=16" in command
+    with pytest.raises(ZcbenchError, match="positive number of shards"):
+        collect.sweep_command([], "joblib", 0)
+    seen = []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, check: seen.append(cmd) or subprocess.CompletedProcess(cmd, 1))
+    with pytest.raises(ZcbenchError, match="joblib sweep .* failed \\(exit 1\\); rerun to resume"):
+        collect.launch_sweep(["task=nb201_cifar10"], "joblib", 2)
+    assert seen and seen[0][-1] == "shard=0/2,1/2"

@@ -7,6 +7,9 @@ recomputed. Every task gets a status line; none is dropped silently.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import fnmatch
 import time
 from dataclasses import dataclass
@@ -80,6 +83,27 @@ def _merge(base: list[str], extra: list[str]) -> list[str]:
     return [o for o in base if o.split("=", 1)[0] not in keys] + extra
 
 
+def sweep_command(overrides: Sequence[str], launcher: str, shards: int) -> list[str]:
+    """`python -m zcbench -m hydra/launcher=<launcher> ... shard=0/n,...` for one task's scoring run.
+
+    The sweep's callback (zcbench.launch.MergeShards) merges the shards into out_dir/scores.h5,
+    so the leaderboard reads one cache whichever launcher computed it.
+    """
+    if shards < 1:
+        raise ZcbenchError(f"shards={shards}; give a positive number of shards")
+    shard = ",".join(f"{i}/{shards}" for i in range(shards))
+    return [sys.executable, "-m", "zcbench", "-m", f"hydra/launcher={launcher}", *overrides, f"shard={shard}"]
+
+
+def launch_sweep(overrides: Sequence[str], launcher: str, shards: int) -> None:
+    """Run one task's scoring as a Hydra shard sweep; a failed sweep stops the leaderboard with its reason."""
+    command = sweep_command(overrides, launcher, shards)
+    done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        raise ZcbenchError(f"the {launcher} sweep {' '.join(command[1:])} failed (exit {done.returncode}); "
+                           "rerun to resume it")
+
+
 def compute_missing(task: str, cfg: Any) -> str:
     """Score the configured sample of `task` into its cache; returns a status line."""
     from ..harness import compose, run
@@ -108,7 +132,11 @@ def compute_missing(task: str, cfg: Any) -> str:
                      f"device={cfg.get('device', 'cpu')}"]
         if cfg.get("batch_size"):
             overrides.append(f"batch_size={cfg.batch_size}")
-        run(compose(_merge(overrides, extra)))
+        launcher = cfg.get("launcher")
+        if launcher:  # the same scoring as a Hydra shard sweep (joblib, submitit_local, slurm_cpu, ...)
+            launch_sweep(_merge(overrides, extra), str(launcher), int(cfg.get("shards") or 1))
+        else:
+            run(compose(_merge(overrides, extra)))
     return f"scored: {n} archs x seeds {seeds}" + (f" ({', '.join(extra)})" if extra else "")
 
 
