@@ -45,7 +45,7 @@ import hydra
 
 from .benchmarks.tasks import CONF_DIR, Task
 from .datasets import load_split
-from .errors import CacheError, ZcbenchError
+from .errors import CacheError, ZcbenchError, exit_on_error
 from .harness import arch_seed, pick_device, sample_from_space
 from .proxies.size import count_flops
 from .spaces import get_space
@@ -234,11 +234,7 @@ def build(cfg: DictConfig) -> Path:
 
 @hydra.main(config_path=str(CONF_DIR), config_name="build", version_base=None)
 def main(cfg: DictConfig) -> None:
-    try:
-        build(cfg)
-    except ZcbenchError as err:
-        print(f"zcbench.build: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    exit_on_error("zcbench.build", build, cfg)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ every other exception is a bug and stops the run.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 
 class ZcbenchError(Exception):
     """Base class of all errors zcbench raises on purpose."""
@@ -100,3 +102,14 @@ def failure_reason(err: BaseException) -> str | None:
         if any(m in message for m in _RUNTIME_MESSAGES):
             return text
     return None
+
+
+def exit_on_error(prog: str, action: Callable[..., object], *args: object) -> None:
+    """Run a command's `action`; a ZcbenchError (bad input) ends it with one line and exit code 2."""
+    import sys
+
+    try:
+        action(*args)
+    except ZcbenchError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -7,7 +7,7 @@ import hydra
 from omegaconf import DictConfig
 
 from ..benchmarks.tasks import CONF_DIR, task_names
-from ..errors import UnknownNameError, ZcbenchError
+from ..errors import UnknownNameError, exit_on_error
 
 SEARCH_CONF = CONF_DIR / "search"
 
@@ -41,20 +41,12 @@ def compose(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
 def main(cfg: DictConfig) -> None:
     from .driver import run_search
 
-    try:
-        run_search(cfg)
-    except ZcbenchError as err:
-        print(f"zcbench.search: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    exit_on_error("zcbench.search", run_search, cfg)
 
 
 def entry() -> None:
     """Validate names, point Hydra at the task configs, run."""
-    try:
-        check_argv(sys.argv[1:])
-    except ZcbenchError as err:
-        print(f"zcbench.search: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    exit_on_error("zcbench.search", check_argv, sys.argv[1:])
     sys.argv.append(f"hydra.searchpath=[file://{CONF_DIR}]")  # conf/task/ beside conf/search/
     main()
 
