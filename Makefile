@@ -3,7 +3,7 @@ PYTHON ?= python
 ZCBENCH_DATA ?= $(abspath ../shared/data)
 export ZCBENCH_DATA
 
-# Where the scoring jobs run: a Hydra launcher (conf/hydra/launcher/ and the plugins'). basic = one
+# Where the scoring jobs run: a Hydra launcher (zcbench/conf/hydra/launcher/ and the plugins'). basic = one
 # after another in this process; joblib = this machine's cores; slurm_cpu / slurm_gpu (presets) or
 # submitit_slurm = a SLURM cluster. SHARDS=n splits each task into n jobs, merged into its cache when
 # the sweep ends (zcbench/launch.py). E.g. make task-scores LAUNCHER=slurm_cpu SHARDS=8
@@ -76,7 +76,7 @@ task-table:  ## every proxy x the 19 CNN tasks vs Suite-Zero, from the caches: r
 	  --noise results/nb201_cifar10_seed1 results/nb101_cifar10_seed1 results/nb301_cifar10_seed1
 
 # The cost-aware protocol (results/protocol.md): each proxy's ranking under the paper's input vs cheaper
-# inputs on a calibration sample, and the chosen inputs in conf/derived/protocol.yaml (generated; the
+# inputs on a calibration sample, and the chosen inputs in zcbench/conf/derived/protocol.yaml (generated; the
 # harness reads it under protocol=cheap). protocol-calibrate scores the calibration sample (~1.5 h on a
 # CPU core for AutoFormer-T); protocol only reads the caches.
 CALIB_PROXIES ?= [lswag,lswag_lambda,lswag_psi,nwot,swap,gradsign]
@@ -88,9 +88,9 @@ protocol-calibrate:  ## score CALIB_PROXIES on 30 Auto-Prox AutoFormer-T subnets
 	    hydra.run.dir=runs/protocol/px$${s%%:*}_b$${s##*:} progress=false || exit 1; \
 	done
 
-protocol:  ## results/protocol.md and conf/derived/protocol.yaml from the calibration caches (seconds)
+protocol:  ## results/protocol.md and zcbench/conf/derived/protocol.yaml from the calibration caches (seconds)
 	$(PYTHON) -m zcbench.analysis.protocol results/protocol --reference autoformer_t=224x64 \
-	  --out results/protocol.md --write conf/derived/protocol.yaml
+	  --out results/protocol.md --write zcbench/conf/derived/protocol.yaml
 
 VALIDATE_PROXIES ?= [nwot,synflow]
 VALIDATE_PROXIES_NB301 ?= [params,synflow,nwot]
@@ -111,7 +111,7 @@ else
 LAYER_ARCHS ?= 200
 ABLATION_ARCHS ?= 200
 endif
-lswag-ablation:  ## choose each task's L-SWAG window (written into conf/task/), score the variants on other archs, table
+lswag-ablation:  ## choose each task's L-SWAG window (written into zcbench/conf/task/), score the variants on other archs, table
 	for t in $(ABLATION_TASKS); do \
 	  $(PYTHON) -m zcbench.layers task=$$t n_archs=$(LAYER_ARCHS) write_config=true progress=false || exit 1; \
 	  $(PYTHON) -m zcbench 'proxy=[lswag,lswag_lambda,lswag_psi]' task=$$t n_archs=$(ABLATION_ARCHS) seed=1 \
@@ -134,7 +134,7 @@ validate-nb301:  ## params/synflow/nwot on Suite-Zero's 725 NB301 archs, vs NAS-
 	$(PYTHON) -m zcbench.analysis.reference results/nb301_cifar10
 
 # The leaderboard and the paper's tables, from the caches in results/cache/ (scoring what they lack first).
-# FULL=1 is the paper protocol (1,000 archs x 5 seeds x every proxy x every task); see conf/leaderboard.yaml.
+# FULL=1 is the paper protocol (1,000 archs x 5 seeds x every proxy x every task); see zcbench/conf/leaderboard.yaml.
 LEADERBOARD_ARGS ?=
 ifeq ($(FULL),1)
 LEADERBOARD_ARGS += full=true

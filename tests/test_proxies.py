@@ -49,7 +49,7 @@ def test_conformance(name, kind, tiny_batch):
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_proxy_has_a_config(name):
-    """conf/proxy/<name>.yaml exists, is packaged under proxy.<name>, and states the proxy's defaults."""
+    """zcbench/conf/proxy/<name>.yaml exists, is packaged under proxy.<name>, and states the proxy's defaults."""
     path = CONF_DIR / "proxy" / f"{name}.yaml"
     assert path.read_text().splitlines()[0] == f"# @package proxy.{name}"
     assert OmegaConf.to_container(OmegaConf.load(path)) == PROXIES.get(name).defaults

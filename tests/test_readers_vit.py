@@ -140,7 +140,7 @@ def test_mini_benchmark_is_readable_and_consistent_with_its_recipes(real_data):
     from zcbench.training import Recipe
 
     frame, attrs = read_benchmark(MINI)
-    recipes = {name: Recipe.from_config(OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "recipe" / f"{name}.yaml")))
+    recipes = {name: Recipe.from_config(OmegaConf.to_container(OmegaConf.load(REPO / "zcbench" / "conf" / "recipe" / f"{name}.yaml")))
                for name in ("vit_cpu_mini", "vit_cpu_small")}
     assert set(frame["recipe_hash"]) == {r.digest() for r in recipes.values()}
     assert attrs["task"] == "autoformer_t_cifar10_mini" and attrs["space"] == "autoformer_t"

@@ -130,7 +130,7 @@ def test_calibration_finds_the_generating_prior_on_tuning_archs_only():
 
 
 def test_committed_calibration_archs_are_what_the_cache_gives():
-    """conf/proxy/swap_reg_prior_archs.txt is what --calibrate writes from the committed NB201 CIFAR-100 cache."""
+    """zcbench/conf/proxy/swap_reg_prior_archs.txt is what --calibrate writes from the committed NB201 CIFAR-100 cache."""
     from pathlib import Path
 
     from zcbench.cache import load_scores

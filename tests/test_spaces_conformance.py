@@ -37,7 +37,7 @@ def test_malformed_encoding_is_a_clear_error(name):
 
 @pytest.mark.parametrize("name", SPACE_NAMES)
 def test_every_space_has_a_task_and_builds_a_network_for_it(name):
-    assert name in TASKS_BY_SPACE, f"space {name} has no task config in conf/task/"
+    assert name in TASKS_BY_SPACE, f"space {name} has no task config in zcbench/conf/task/"
     task = load_task(sorted(TASKS_BY_SPACE[name])[0])
     space = get_space(name)
     torch.manual_seed(0)

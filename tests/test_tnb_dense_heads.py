@@ -78,7 +78,7 @@ def test_zen_reads_dense_decoders_before_their_last_conv_and_agrees_with_naslib(
 
 
 def test_other_tasks_keep_their_synflow_cache_key():
-    # the option is not in conf/proxy/synflow.yaml, so tasks that do not set it key synflow as before
+    # the option is not in zcbench/conf/proxy/synflow.yaml, so tasks that do not set it key synflow as before
     from zcbench.harness import compose
 
     cfg = compose(["task=nb201_cifar10", "proxy=synflow"])

@@ -3,7 +3,7 @@
 A bad value of a run option (n_archs=-1, batch_size=0, seed=abc, an out_dir that cannot be
 written, shard=3/2, device=gpu) ends the command with one line naming the key and what is
 valid, exit code 2, before Hydra creates out_dir (CheckOptions, registered in
-conf/config.yaml). An exception raised by a bug ends it with its traceback; rows computed
+zcbench/conf/config.yaml). An exception raised by a bug ends it with its traceback; rows computed
 before it are saved (see zcbench/errors.py for which exceptions are per-network failures).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from .errors import ZcbenchError
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # = benchmarks.tasks.CONF_DIR, without importing torch
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # = benchmarks.tasks.CONF_DIR, without importing torch
 
 
 def _exit_with(err: ZcbenchError) -> None:

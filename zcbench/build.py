@@ -5,7 +5,7 @@
 
 The archs are drawn from the task's space with `seed` (the same draw every
 time), each is built at its seeded initialisation and trained with the
-recipe (conf/recipe/, zcbench.training) on the task dataset's real training
+recipe (zcbench/conf/recipe/, zcbench.training) on the task dataset's real training
 images, then evaluated on its test images (or a held-out slice). Each
 finished network is written at once as its own record file next to the
 output (`<out>.records/`), and the HDF5 benchmark file is rebuilt from the
@@ -171,7 +171,7 @@ def curve_agreement(records: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ command
 def compose_build(overrides: Sequence[str] = ()) -> DictConfig:
-    """The builder's config (conf/build.yaml) for these overrides."""
+    """The builder's config (zcbench/conf/build.yaml) for these overrides."""
     from .harness import compose
 
     return compose(overrides, config_name="build")

@@ -278,7 +278,7 @@ def score_arch(setup: Setup, cache: ScoreCache, arch: str, proxies: Mapping[str,
 
 
 def run(cfg: DictConfig) -> RunResult:
-    """Score the configured proxies on the configured task; see conf/config.yaml for the knobs.
+    """Score the configured proxies on the configured task; see zcbench/conf/config.yaml for the knobs.
 
     A proxy whose needs the task does not meet (Needs.unmet) is skipped with one line and
     no rows; its correlation row says "n/a: <reason>". A proxy that cannot score one network

@@ -5,7 +5,7 @@
 
 Any Hydra launcher runs the jobs (joblib on local cores, submitit on SLURM); each job scores
 its shard into X/scores.shard-i-of-n.h5 as a plain `shard=i/n` run does. This callback
-(registered in conf/config.yaml under hydra.callbacks) adds what the launchers do not know:
+(registered in zcbench/conf/config.yaml under hydra.callbacks) adds what the launchers do not know:
 
 - before the jobs start, it plans the sweep as Hydra's basic sweeper will (one config per
   job), refuses two parallel jobs writing one file, and copies into each shard file the rows

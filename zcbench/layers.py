@@ -5,7 +5,7 @@ archs=, data_root=, device=, out_dir=) plus its own:
 
   criterion=spike|correlation   how the window is chosen (zcbench.layer_selection)
   half_width=1                  bins on each side of the spike
-  write_config=false            true: write the window into conf/task/<task>.yaml
+  write_config=false            true: write the window into zcbench/conf/task/<task>.yaml
 
 Writes to out_dir (default results/layer_selection/<task>): layer_stats.jsonl
 (one row per network; rerunning resumes), bins.csv (per depth bin: mean and

@@ -1,6 +1,6 @@
 """python -m zcbench.leaderboard [key=value ...]: rank every proxy and ensemble on every task.
 
-Scores what the caches lack (conf/leaderboard.yaml: tasks, proxies, n_archs,
+Scores what the caches lack (zcbench/conf/leaderboard.yaml: tasks, proxies, n_archs,
 seeds; full=true for the paper protocol), then writes results/leaderboard.md,
 results/leaderboard.csv (one row per task, seed and method),
 results/leaderboard_summary.csv, results/leaderboard_libra_choices.csv (each
@@ -44,7 +44,7 @@ def describe(cfg, command: str = "zcbench.leaderboard") -> str:
 def main(argv: Sequence[str] | None = None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if {"-h", "--help"} & set(argv):
-        print(__doc__.strip() + "\n\nOptions: key=value overrides of conf/leaderboard.yaml (Hydra syntax).")
+        print(__doc__.strip() + "\n\nOptions: key=value overrides of zcbench/conf/leaderboard.yaml (Hydra syntax).")
         return None
     cfg = compose(argv, config_name="leaderboard")
     start = time.time()

@@ -1,4 +1,4 @@
-"""The run options of conf/config.yaml, checked before anything is read or written.
+"""The run options of zcbench/conf/config.yaml, checked before anything is read or written.
 
 A bad value (n_archs=-1, batch_size=0, seed=abc, an out_dir that cannot be written,
 shard=3/2, device=gpu) raises BadOptionError naming the key and what is valid. Kept free

@@ -1,7 +1,7 @@
 """python -m zcbench.paper_tables [key=value ...]: the paper's Tables 1, 3 and 4, ours beside the paper's.
 
 Reads (and, with compute=true, first fills) the same caches as
-zcbench.leaderboard, with the same conf/leaderboard.yaml, and writes
+zcbench.leaderboard, with the same zcbench/conf/leaderboard.yaml, and writes
 results/paper_tables.md and results/paper_tables.csv.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .leaderboard import describe
 def main(argv: Sequence[str] | None = None) -> str:
     argv = list(sys.argv[1:] if argv is None else argv)
     if {"-h", "--help"} & set(argv):
-        print(__doc__.strip() + "\n\nOptions: key=value overrides of conf/leaderboard.yaml (Hydra syntax).")
+        print(__doc__.strip() + "\n\nOptions: key=value overrides of zcbench/conf/leaderboard.yaml (Hydra syntax).")
         return None
     cfg = compose(argv, config_name="leaderboard")
     collected = collect(cfg)

@@ -27,7 +27,7 @@ from .errors import ZcbenchError
 
 @dataclass(frozen=True)
 class Recipe:
-    """A training recipe; see conf/recipe/*.yaml for the ones shipped."""
+    """A training recipe; see zcbench/conf/recipe/*.yaml for the ones shipped."""
 
     epochs: int = 10
     batch_size: int = 64

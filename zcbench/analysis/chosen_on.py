@@ -6,7 +6,7 @@ credits the proxy with its own fit. Each such choice is declared here with the
 file that records its archs:
 
 - swap_reg's NB201 size prior, calibrated on CIFAR-100 accuracy
-  (conf/proxy/swap_reg_prior_archs.txt, `python -m zcbench.proxies.size_prior
+  (zcbench/conf/proxy/swap_reg_prior_archs.txt, `python -m zcbench.proxies.size_prior
   --calibrate`); it applies wherever swap_reg ran with a prior (other tasks'
   priors are NB201's moved to their size range, and their archs are not NB201
   cells, so nothing there is left out);
@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 from ..benchmarks.tasks import CONF_DIR
 from .aliases import options_from_settings
 
-LAYER_SELECTION_DIR = CONF_DIR.parent / "results" / "layer_selection"
+LAYER_SELECTION_DIR = CONF_DIR.parents[1] / "results" / "layer_selection"
 LSWAG_FAMILY = ("lswag", "lswag_lambda", "lswag_psi")
 
 

@@ -33,7 +33,7 @@ class Collected:
 
 def resolve_tasks(tasks: Any) -> list[str]:
     """'paper' (the paper's Table 1 tasks that have a config, in its order), 'all' (every
-    conf/task), or a list of task names checked against conf/task."""
+    zcbench/conf/task), or a list of task names checked against zcbench/conf/task."""
     known = task_names()
     if tasks in (None, "all"):
         return known

@@ -210,7 +210,7 @@ def markdown(agg: pd.DataFrame, status: dict[str, str], intro: str = "") -> str:
               if "evaluation archs left out" in part}
     lines += ["## Tasks", "",
               "Archs an option was chosen on with ground truth (swap_reg's NB201 size prior: "
-              "conf/proxy/swap_reg_prior_archs.txt, drawn from the tuning half) never count in the evaluation "
+              "zcbench/conf/proxy/swap_reg_prior_archs.txt, drawn from the tuning half) never count in the evaluation "
               "of any row; the last column says how many of the evaluation half that removed.", "",
               "| task | status | archs evaluated | archs held for tuning | left out of evaluation |",
               "|---|---|---|---|---|"]

@@ -79,7 +79,7 @@ def held_out_note(agg: pd.DataFrame) -> str:
     left = {r.task: part for r in agg.itertuples(index=False) for part in str(r.note).split("; ")
             if "evaluation archs left out" in part}
     text = ("swap_reg's NB201 size prior was calibrated on 150 archs against CIFAR-100 accuracy "
-            "(conf/proxy/swap_reg_prior_archs.txt); those archs never count in the evaluation of any row (they "
+            "(zcbench/conf/proxy/swap_reg_prior_archs.txt); those archs never count in the evaluation of any row (they "
             "were drawn from the tuning half, so here they remove")
     if not left:
         return text + " none of the evaluation archs)."

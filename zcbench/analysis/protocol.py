@@ -13,10 +13,10 @@ one folder; each row's settings string names its batch shape, so the folder
 layout carries no meaning). Output: a markdown table per space (agreement with
 the paper input, rank correlation with ground truth under each input, seconds
 per arch) and the chosen input per proxy in a generated YAML file that the
-harness reads (``conf/derived/protocol.yaml``; never edited by hand).
+harness reads (``zcbench/conf/derived/protocol.yaml``; never edited by hand).
 
     python -m zcbench.analysis.protocol results/protocol --out results/protocol.md \\
-        --write conf/derived/protocol.yaml
+        --write zcbench/conf/derived/protocol.yaml
 """
 from __future__ import annotations
 
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reference", action="append", default=[], metavar="SPACE=SIZExBATCH",
                         help="the paper input of a space, e.g. autoformer_t=224x64 (default: the largest input scored)")
     parser.add_argument("--out", default="results/protocol.md")
-    parser.add_argument("--write", default=None, help="write the chosen inputs here (conf/derived/protocol.yaml)")
+    parser.add_argument("--write", default=None, help="write the chosen inputs here (zcbench/conf/derived/protocol.yaml)")
     args = parser.parse_args(argv)
     refs = {}
     for item in args.reference:

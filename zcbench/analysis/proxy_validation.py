@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> None:
              "stored scores, else the method's paper (rho or tau, as marked; the difference is in that metric). "
              "az_nas and te_nas are fused from their members' scores as in the leaderboard. swap_reg, and any "
              "ensemble using it, leaves out the archs its NB201 size prior was calibrated on "
-             "(conf/proxy/swap_reg_prior_archs.txt). Agreement: Spearman between our score and the score Suite-Zero stored for the "
+             "(zcbench/conf/proxy/swap_reg_prior_archs.txt). Agreement: Spearman between our score and the score Suite-Zero stored for the "
              "same architecture; seed 0 vs seed 1: the same archs scored with another init and batch.")
     text = markdown(table, intro)
     write_report(args.out, text, table)

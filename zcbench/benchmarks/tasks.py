@@ -1,6 +1,6 @@
 """Tasks: which space, which images, which head and loss, which ground truth.
 
-A task is defined by its config, conf/task/<name>.yaml, so the Hydra CLI and
+A task is defined by its config, zcbench/conf/task/<name>.yaml, so the Hydra CLI and
 the Python API read the same definition. `load_task(name)` reads that file
 without Hydra; the CLI builds a Task from the composed config.
 """
@@ -22,7 +22,7 @@ from ..spaces import get_space
 LOSSES: Registry = Registry("loss")
 LOSSES.add("cross_entropy", torch.nn.functional.cross_entropy)
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # packaged with the code (pyproject package-data)
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def task_names() -> list[str]:
 
 
 def load_task(name: str) -> Task:
-    """The task defined by conf/task/<name>.yaml."""
+    """The task defined by zcbench/conf/task/<name>.yaml."""
     path = CONF_DIR / "task" / f"{name}.yaml"
     if not path.exists():
         raise UnknownNameError("task", name, task_names())

@@ -110,7 +110,7 @@ class Proxy:
     fn(probe, **options) returns a float, oriented so that higher = predicted
     better. `version` is stored beside every cached score: bump it whenever a
     change to the code changes the scores, and cached values are recomputed.
-    `task_only` options are not in conf/proxy/<name>.yaml: only a task's
+    `task_only` options are not in zcbench/conf/proxy/<name>.yaml: only a task's
     proxy_options sets them, so they enter the cache key of those tasks alone
     (an option added later does not invalidate every other task's cache).
     """

@@ -23,7 +23,7 @@ of every task and, with --write, sets it in the task configs
 
 NB201's prior itself was chosen with ground truth (CIFAR-100 accuracy), so
 `--calibrate` redoes that choice from the cached swap and params scores and
-records the archs it looked at in conf/proxy/swap_reg_prior_archs.txt, beside
+records the archs it looked at in zcbench/conf/proxy/swap_reg_prior_archs.txt, beside
 the prior's config. Those archs come from the tuning half of the ensemble split
 (the archs LIBRA tunes on), and the leaderboard, the paper tables and the
 NB201 validation leave them out of their evaluation of swap_reg and of any
@@ -177,7 +177,7 @@ def built_range_k(task: Task, data_root: str | Path) -> tuple[float, float]:
 def task_prior(task: Task, data_root: str | Path | None) -> tuple[tuple[float, float], str, tuple[float, float]]:
     """(mu, sigma), where the range came from, and the range (thousands of parameters) of a task."""
     if task.space == "nb201":
-        return NB201_PRIOR, "NB201's calibration (conf/proxy/swap_reg.yaml)", NB201_RANGE_K
+        return NB201_PRIOR, "NB201's calibration (zcbench/conf/proxy/swap_reg.yaml)", NB201_RANGE_K
     if task.space.startswith("autoformer"):
         lo, hi = autoformer_range_k(task)
         return prior_from_range(lo, hi), "smallest and largest subnet of the space", (lo, hi)
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     import os
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help="set the priors in conf/task/*.yaml")
+    parser.add_argument("--write", action="store_true", help="set the priors in zcbench/conf/task/*.yaml")
     parser.add_argument("--data-root", default=os.environ.get("ZCBENCH_DATA"))
     parser.add_argument("--calibrate", action="store_true",
                         help=f"instead: redo NB201's prior on --scores and write its archs to {PRIOR_ARCHS.name}")

@@ -19,10 +19,10 @@ OPEN choice takes the default that best reproduces the paper's number,
 rho = 0.90 on NB201 CIFAR-100): on 150 sampled NB201 networks (CIFAR-100
 accuracy, one batch of 64 CIFAR-10 images) a grid of mu x sigma peaks at
 mu = 1500, sigma = 1e6 (rho 0.83; plain SWAP 0.76, params 0.73); see
-conf/proxy/swap_reg.yaml. That first sample was not recorded; `python -m
+zcbench/conf/proxy/swap_reg.yaml. That first sample was not recorded; `python -m
 zcbench.proxies.size_prior --calibrate` redoes the choice on 150 tuning-half
 archs of the committed NB201 CIFAR-100 cache (same grid, same winner, rho
-0.828) and records them in conf/proxy/swap_reg_prior_archs.txt, which the leaderboard,
+0.828) and records them in zcbench/conf/proxy/swap_reg_prior_archs.txt, which the leaderboard,
 the paper tables and the NB201 validation leave out of swap_reg's evaluation. They are NOT the paper's values. They fit NB201
 (P between 73 and 1,532 thousand parameters); every other task's config sets
 NB201's prior moved to its own size range (size_prior.py). Through the
@@ -42,7 +42,7 @@ from .base import Needs
 from .probe import Probe
 from .registry import proxy
 
-# Calibrated on NB201 (see module doc and conf/proxy/swap_reg.yaml); the NB201 tasks set them.
+# Calibrated on NB201 (see module doc and zcbench/conf/proxy/swap_reg.yaml); the NB201 tasks set them.
 NB201_MU = 1500.0     # thousand parameters: the largest NB201 networks
 NB201_SIGMA = 1.0e6   # thousand parameters, squared
 

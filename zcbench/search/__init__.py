@@ -3,7 +3,7 @@
     python -m zcbench.search task=nb201_cifar10 strategy=evolution fitness=nwot budget=100 n_runs=10
 
 STRATEGIES maps a strategy name to a function `(run, rng, **options) -> arch | None` that calls
-`run.evaluate(arch)` until the budget is spent (base.SearchRun); conf/search/strategy/ holds their
+`run.evaluate(arch)` until the budget is spent (base.SearchRun); zcbench/conf/search/strategy/ holds their
 presets. Fitness (fitness.py) goes through the harness's score cache; the driver (driver.py)
 runs n_runs independent runs and writes runs.csv, summary.csv and the plot (report.py).
 """

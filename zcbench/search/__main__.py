@@ -47,7 +47,7 @@ def main(cfg: DictConfig) -> None:
 def entry() -> None:
     """Validate names, point Hydra at the task configs, run."""
     exit_on_error("zcbench.search", check_argv, sys.argv[1:])
-    sys.argv.append(f"hydra.searchpath=[file://{CONF_DIR}]")  # conf/task/ beside conf/search/
+    sys.argv.append(f"hydra.searchpath=[file://{CONF_DIR}]")  # zcbench/conf/task/ beside zcbench/conf/search/
     main()
 
 

@@ -54,7 +54,7 @@ def check_names(cfg: DictConfig) -> None:
 
 
 def run_search(cfg: DictConfig) -> SearchResult:
-    """Run the configured search; see conf/search/config.yaml for the knobs."""
+    """Run the configured search; see zcbench/conf/search/config.yaml for the knobs."""
     check_names(cfg)
     task = Task.from_config(cfg.task)
     strategy = STRATEGIES.get(str(cfg.strategy.name))
@@ -159,7 +159,7 @@ def _tuned(name: str) -> bool:
 
 def _domain(cfg: DictConfig, setup, truth: pd.DataFrame, scorer: Scorer, fitness: Fitness,
             reuse: list[Path], tune: set[str]) -> Domain:
-    """The archs the search may visit (conf/search/config.yaml, `pool`)."""
+    """The archs the search may visit (zcbench/conf/search/config.yaml, `pool`)."""
     pool = str(cfg.get("pool") or "truth")
     space = setup.space
     if pool == "truth":

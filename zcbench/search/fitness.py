@@ -43,7 +43,7 @@ def fitness_names() -> list[str]:
 
 
 def proxy_options(name: str) -> dict:
-    """A proxy's options as its conf/proxy/<name>.yaml sets them (what `proxy=<name>` composes)."""
+    """A proxy's options as its zcbench/conf/proxy/<name>.yaml sets them (what `proxy=<name>` composes)."""
     PROXIES.get(name)
     path = CONF_DIR / "proxy" / f"{name}.yaml"
     if not path.exists():
@@ -52,7 +52,7 @@ def proxy_options(name: str) -> dict:
 
 
 def all_proxy_names() -> list[str]:
-    """The proxies of conf/proxy/all.yaml (every registered, non-test proxy)."""
+    """The proxies of zcbench/conf/proxy/all.yaml (every registered, non-test proxy)."""
     return [str(n) for n in OmegaConf.load(CONF_DIR / "proxy" / "all.yaml")["defaults"]]
 
 

@@ -67,7 +67,7 @@ def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out
         "results/search/<task>/<space|pool>/<strategy>-<fitness>-b<N>-r<runs>/, all rows in results/search/summary.csv.",
         "",
         "**Metric.** zcbench's NB201 ground truth is NASLib's `val_accuracy` of NAS-Bench-201: the final-epoch "
-        "(200-epoch schedule) validation accuracy, on the cifar10-valid split for CIFAR-10 (conf/task/nb201_*.yaml). "
+        "(200-epoch schedule) validation accuracy, on the cifar10-valid split for CIFAR-10 (zcbench/conf/task/nb201_*.yaml). "
         "The published numbers below are on the same validation metric. The best cell of our files scores 91.57 / "
         "73.26 / 47.33 on C10 / C100 / IN16, NB201's table says 91.61 / 73.49 / 46.77 (its files average seeds "
         "differently), so compare distances to each source's own optimum, not the last decimal.",
@@ -146,7 +146,7 @@ def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out
     demo = Path("results/search/autoformer_demo.log")
     if demo.exists():
         lines += ["## AutoFormer-S, whole space, no ground truth (the LIBRA-NAS workflow, CPU demo)", "",
-                  "AutoFormer's evolution (conf/search/strategy/evolution_autoformer.yaml) cut to 4 networks, nwot as "
+                  "AutoFormer's evolution (zcbench/conf/search/strategy/evolution_autoformer.yaml) cut to 4 networks, nwot as "
                   "fitness, params <= 23 M, 32 px inputs with patch 4 (one ViT-S at 224 px costs 20-60 s here); "
                   "CIFAR-10 images stand in for ImageNet. `make search` reruns it.", "",
                   "```", *[ln for ln in demo.read_text().splitlines()
