@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -17,11 +18,25 @@ def data_root() -> Path | None:
     return Path(root) if Path(root).is_dir() else None
 
 
+def in_ci() -> bool:
+    """True when the CI environment variable says so (CI=true, as .ci/run and CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def missing_data(reason: str) -> NoReturn:
+    """Skip a test whose data files are absent; under CI=true fail it instead, so that a CI run
+    without its data cannot pass by skipping every check on real data."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a test whose data is missing fails instead of skipping)",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def real_data() -> Path:
     root = data_root()
     if root is None:
-        pytest.skip("real data folder not found (set ZCBENCH_DATA)")
+        missing_data("real data folder not found (set ZCBENCH_DATA)")
     return root
 
 

@@ -80,7 +80,7 @@ def test_build_writes_a_benchmark_that_the_reader_joins(tmp_path, real_data):
 
 def test_build_resumes_after_a_kill(tmp_path, real_data):
     out = tmp_path / "bench.h5"
-    args = [sys.executable, "-m", "zcbench.build", *TINY, "n_archs=3", f"out={out}", f"data_root={real_data}"]
+    args = [sys.executable, "-m", "zcbench.cli.build", *TINY, "n_archs=3", f"out={out}", f"data_root={real_data}"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     records = out.with_name(out.name + ".records")
     deadline = time.time() + 300

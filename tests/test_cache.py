@@ -107,7 +107,8 @@ def test_merge_shards(tmp_path):
 
 def test_prune_keeps_only_the_current_settings_of_one_proxy(tmp_path):
     from zcbench.cache import prune
-    from zcbench.merge import main
+    from zcbench.cli.merge import run
+    from zcbench.harness import compose
 
     path = tmp_path / "scores.h5"
     cache = ScoreCache(path)
@@ -115,7 +116,7 @@ def test_prune_keeps_only_the_current_settings_of_one_proxy(tmp_path):
     cache.add([{**_row(a, "swap_reg", score=2.0), "settings": "bs=8;mu=9"} for a in ("a", "b")])
     cache.add([{**_row("a", "nwot"), "settings": "bs=16"}])  # another proxy's other settings stay
     cache.checkpoint()
-    main([str(path), "--prune", "swap_reg", "--keep-settings", "bs=8;mu=9"])
+    run(compose([f"cache={path}", "prune=swap_reg", "keep_settings='bs=8;mu=9'"], config_name="merge"))
     frame = load_scores(path)
     swap = frame[frame["proxy"] == "swap_reg"]
     assert sorted(swap["arch"]) == ["a", "b"] and (swap["score"] == 2.0).all()
@@ -249,7 +250,7 @@ def test_drop_removes_one_proxy_on_one_task(tmp_path):
     cache.add([_row("a", proxy="epe_nas", error="ValueError: not defined here"), _row("a", proxy="params"),
                {**_row("a", proxy="epe_nas"), "task": "other"}])
     cache.checkpoint()
-    done = subprocess.run([sys.executable, "-m", "zcbench.merge", "--drop", "epe_nas", "--task", "t", str(path)],
+    done = subprocess.run([sys.executable, "-m", "zcbench.cli.merge", f"cache={path}", "drop=epe_nas", "drop_task=t"],
                           capture_output=True, text=True)
     assert done.returncode == 0 and "dropped 1 epe_nas rows on task t" in done.stdout, done.stderr
     frame = load_scores(path)

@@ -178,8 +178,9 @@ def test_failures_are_counted_and_the_run_goes_on(tmp_path, real_data, capsys):
 def test_shards_cover_the_sample_and_merge(tmp_path, real_data):
     for i in range(2):
         run(_cfg(tmp_path, real_data, "proxy=params", "n_archs=5", f"shard='{i}/2'"))
-    subprocess.run([sys.executable, "-m", "zcbench.merge", str(tmp_path / "scores.h5"),
-                    *map(str, sorted(tmp_path.glob("scores.shard-*.h5")))], check=True)
+    shards = ",".join(map(str, sorted(tmp_path.glob("scores.shard-*.h5"))))
+    subprocess.run([sys.executable, "-m", "zcbench.cli.merge", f"cache={tmp_path / 'scores.h5'}", f"inputs=[{shards}]"],
+                   check=True)
     whole = _cfg(tmp_path / "whole", real_data, "proxy=params", "n_archs=5")
     run(whole)
     merged = zcbench.load_scores(tmp_path / "scores.h5").sort_values("arch").reset_index(drop=True)

@@ -25,7 +25,9 @@ def _data_root() -> Path:
 def real_root() -> Path:
     root = _data_root()
     if not ds.cifar10_dir(root).is_dir():
-        pytest.skip(f"real CIFAR-10 files not found under {root} (set ZCBENCH_DATA)")
+        from conftest import missing_data
+
+        missing_data(f"real CIFAR-10 files not found under {root} (set ZCBENCH_DATA)")
     return root
 
 

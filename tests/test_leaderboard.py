@@ -55,7 +55,8 @@ def test_leaderboard_config_loads_and_names_registered_things():
     cfg = compose([], config_name="leaderboard")
     assert all(p in PROXIES for p in cfg.proxies)
     assert all(e in ENSEMBLES for e in cfg.ensembles)
-    assert cfg.full_protocol.n_archs == 1000 and list(cfg.full_protocol.seeds) == [0, 1, 2, 3, 4]
+    full = compose(["sample=full"], config_name="leaderboard")     # zcbench/conf/sample/full.yaml
+    assert full.n_archs == 1000 and list(full.seeds) == [0, 1, 2, 3, 4] and full.tasks == "paper"
     # what Table 1 and Table 3 need is in the default proxy set
     needed = {"params", "ntk", "linear_regions", "lswag", "az_expressivity", "az_progressivity",
               "az_trainability", "az_complexity"}
@@ -68,11 +69,11 @@ def test_leaderboard_config_loads_and_names_registered_things():
 
 
 def test_leaderboard_and_paper_tables_from_a_constructed_cache(tmp_path, capsys):
-    from zcbench import leaderboard, paper_tables
+    from zcbench.analysis.pages import leaderboard_page, paper_tables_page
 
     _write_cache(tmp_path / "cache", "nb201_cifar10", 120, fail_every=10)
     _write_cache(tmp_path / "cache", "nb201_cifar100", 120)
-    rows = leaderboard.main(_overrides(tmp_path))
+    rows = leaderboard_page(compose(_overrides(tmp_path), config_name="leaderboard")).rows
     out = tmp_path / "out"
     text = (out / "leaderboard.md").read_text()
     for method in PROXY_SET + ["libra", "az_nas", "te_nas", "top3_rho", "libra_no_bias", "libra_z2_max_rho"]:
@@ -98,10 +99,10 @@ def test_leaderboard_and_paper_tables_from_a_constructed_cache(tmp_path, capsys)
     assert "+".join(chosen["proxy"]) == libra["members"][libra["task"] == "nb201_cifar10"].iloc[0]
     assert (mine.loc[mine["role"] == "z1", "rho_tuning"].iloc[0] == mine["rho_tuning"].max())
 
-    paper_tables.main(_overrides(tmp_path))
+    paper_tables_page(compose(_overrides(tmp_path), config_name="paper_tables"))
     tables = (out / "paper_tables.md").read_text()
     assert "Table 1" in tables and "Table 3" in tables and "Table 4" in tables
-    assert "does not transcribe the paper's Table 4" in tables
+    assert "The paper's Table 4 values are not transcribed" in tables
     long = pd.read_csv(out / "paper_tables.csv")
     cell = long[(long["table"] == "table1") & (long["method"] == "libra") & (long["task"] == "nb201_cifar10")].iloc[0]
     assert cell["paper"] == 0.89 and cell["ours - paper"] == pytest.approx(cell["ours"] - 0.89)
@@ -115,13 +116,13 @@ def test_time_budget_and_per_task_overrides(tmp_path, real_data):
     cfg = compose([f"cache_dir={tmp_path}", "time_budget_min=0", f"data_root={real_data}", "extra_scores=[]"],
                   config_name="leaderboard")
     got = collect(cfg)
-    assert all(note.startswith("not computed: the time budget") for t, note in got.status.items()
+    assert all("computed 0 (not computed: the time budget" in note for t, note in got.status.items()
                if t in cfg.tasks) and got.frame.empty
     assert not any(tmp_path.iterdir())                     # nothing was scored
     assert task_overrides("tnb101_micro_jigsaw", cfg) == ["n_archs=30", "task.image_size=64"]
     assert task_overrides("nb201_cifar10", cfg) == []
     assert _merge(["task=x", "n_archs=60"], ["n_archs=30"]) == ["task=x", "n_archs=30"]
-    full = compose(["full=true"], config_name="leaderboard")
+    full = compose(["sample=full"], config_name="leaderboard")
     assert task_overrides("tnb101_micro_jigsaw", full) == []
 
 
@@ -146,16 +147,16 @@ def test_stale_proxy_versions_are_not_ranked(tmp_path):
 
 
 def test_tiny_real_run_computes_then_reuses_the_cache(tmp_path, real_data):
-    from zcbench import leaderboard
+    from zcbench.cli.leaderboard import run as leaderboard
 
     args = [f"cache_dir={tmp_path / 'cache'}", f"out_dir={tmp_path / 'out'}", "figures=false",
             f"figures_dir={tmp_path / 'out' / 'figures'}", "n_boot=20", "tasks=[nb201_cifar10]",
             "n_archs=30", "batch_size=8", "proxies=[params,synflow,nwot]", f"data_root={real_data}",
             "extra_scores=[]", "list_tasks=paper"]
-    first = leaderboard.main(args)
+    first = leaderboard(compose(args, config_name="leaderboard"))
     assert (tmp_path / "cache" / "nb201_cifar10" / "scores.h5").exists()
     assert set(first["method"]) >= {"params", "synflow", "nwot", "libra"}
-    second = leaderboard.main(args)
+    second = leaderboard(compose(args, config_name="leaderboard"))
     pd.testing.assert_frame_equal(first, second)          # nothing recomputed, same numbers
     assert "missing az_complexity, az_expressivity" in (tmp_path / "out" / "leaderboard.md").read_text()
     libra = first[first["method"] == "libra"].iloc[0]
@@ -165,11 +166,11 @@ def test_tiny_real_run_computes_then_reuses_the_cache(tmp_path, real_data):
 
 def test_an_ensemble_written_as_a_score_file_reads_like_a_proxy(tmp_path, capsys):
     from zcbench.cache import load_scores
-    from zcbench.ensembles.__main__ import main as ensemble_main
+    from zcbench.cli.ensembles import run as ensembles
 
     _write_cache(tmp_path, "nb201_cifar10", 80)
-    report = ensemble_main([str(tmp_path / "nb201_cifar10"), "--ensemble", "az_nas",
-                            "--out", str(tmp_path / "az.h5")])
+    report = ensembles(compose([f"scores={tmp_path / 'nb201_cifar10'}", "ensemble=az_nas", f"out={tmp_path / 'az.h5'}"],
+                               config_name="ensembles"))
     assert report[0]["members"] == "az_expressivity+az_progressivity+az_trainability+az_complexity"
     assert "az_nas on nb201_cifar10" in capsys.readouterr().out
     frame = load_scores(tmp_path / "az.h5")

@@ -160,7 +160,9 @@ def test_zen_reference_and_agreement_come_from_naslibs_full_space_scores(real_da
 
     full = full_space_scores(real_data, TASK, "zen")
     if full is None:
-        pytest.skip("no full_space/nb201_zen in the data folder")
+        from conftest import missing_data
+
+        missing_data("no full_space/nb201_zen in the data folder")
     assert len(full) == 15625
     rho, source, metric = reference_for(real_data, TASK, "zen", {})
     assert metric == "spearman"

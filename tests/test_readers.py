@@ -21,7 +21,9 @@ NB201_FULL = "full_space/nb201_zen/zen"
 def root() -> Path:
     path = Path(os.environ.get("ZCBENCH_DATA") or REPO.parent / "shared" / "data")
     if not (path / NB201_SUITE).is_file():
-        pytest.skip(f"real ground-truth files not found under {path} (set ZCBENCH_DATA)")
+        from conftest import missing_data
+
+        missing_data(f"real ground-truth files not found under {path} (set ZCBENCH_DATA)")
     return path
 
 

@@ -133,7 +133,7 @@ def test_lswag_on_a_task_without_its_dataset_announces_synthetic_inputs(tmp_path
 # ------------------------------------------------------------ mini benchmark
 def test_mini_benchmark_is_readable_and_consistent_with_its_recipes(real_data):
     if not MINI.exists():
-        pytest.skip(f"{MINI} not built yet (results/benchmarks/autoformer_t_cifar10_mini.sh)")
+        pytest.skip(f"{MINI} not built yet (make vit-mini-benchmark)")
     from omegaconf import OmegaConf
 
     from zcbench.build import read_benchmark

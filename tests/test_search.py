@@ -120,7 +120,7 @@ def test_autoformer_pool_projection_returns_pool_members():
 
 
 def test_search_through_the_cache_writes_its_tables_and_a_rerun_scores_nothing(tmp_path, real_data):
-    from zcbench.search.__main__ import compose
+    from zcbench.search.config import compose
     from zcbench.search.driver import run_search
 
     pool = tmp_path / "pool.txt"

@@ -38,11 +38,11 @@ def space() -> NB101Space:
 
 @pytest.fixture(scope="module")
 def mlfe() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from conftest import data_root
+    from conftest import data_root, missing_data
 
     root = data_root()
     if root is None or not (root / "nb101" / "keep_indi_all.npy").is_file():
-        pytest.skip("MLFE nb101 arrays not found (set ZCBENCH_DATA)")
+        missing_data("MLFE nb101 arrays not found (set ZCBENCH_DATA)")
     d = root / "nb101"
     return (np.load(d / "keep_matrix_list_all.npy"), np.load(d / "keep_arc_all.npy"),
             np.load(d / "keep_indi_all.npy"))
@@ -50,12 +50,12 @@ def mlfe() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def suite_zero() -> dict:
-    from conftest import data_root
+    from conftest import data_root, missing_data
 
     root = data_root()
     path = None if root is None else root / "suite_zero" / "zc_nasbench101.json"
     if path is None or not path.is_file():
-        pytest.skip("Suite-Zero NB101 file not found (set ZCBENCH_DATA)")
+        missing_data("Suite-Zero NB101 file not found (set ZCBENCH_DATA)")
     return json.loads(path.read_text())["nasbench101"]["cifar10"]
 
 

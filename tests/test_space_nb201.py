@@ -38,7 +38,9 @@ def space() -> NB201Space:
 def suite_zero() -> dict:
     path = _data_dir() / "suite_zero" / "zc_nasbench201.json"
     if not path.is_file():
-        pytest.skip(f"NB201 ground truth not found at {path} (set ZCBENCH_DATA)")
+        from conftest import missing_data
+
+        missing_data(f"NB201 ground truth not found at {path} (set ZCBENCH_DATA)")
     with open(path) as f:
         return json.load(f)["cifar10"]
 

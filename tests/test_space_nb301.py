@@ -9,7 +9,7 @@ import random
 import pandas as pd
 import pytest
 import torch
-from conftest import data_root
+from conftest import data_root, missing_data
 
 import zcbench
 from zcbench.benchmarks import read_ground_truth
@@ -55,7 +55,7 @@ def darts():
 def real_data_module():
     root = data_root()
     if root is None:
-        pytest.skip("real data folder not found (set ZCBENCH_DATA)")
+        missing_data("real data folder not found (set ZCBENCH_DATA)")
     return root
 
 

@@ -22,7 +22,7 @@ from zcbench.spaces import SPACES, get_space
 from zcbench.spaces.tnb101_encoding import all_macro, all_micro
 from zcbench.targets import make_targets
 
-from conftest import data_root
+from conftest import data_root, missing_data
 
 TASKS = ("class_object", "class_scene", "jigsaw", "room_layout", "segmentsemantic", "normal", "autoencoder")
 SPACES_TNB = ("micro", "macro")
@@ -33,7 +33,7 @@ def _suite_zero(kind: str) -> dict:
     root = data_root()
     path = root / "suite_zero" / f"zc_transbench101_{kind}.json" if root else None
     if path is None or not path.is_file():
-        pytest.skip("Suite-Zero TNB file not found (set ZCBENCH_DATA)")
+        missing_data("Suite-Zero TNB file not found (set ZCBENCH_DATA)")
     with open(path) as f:
         return json.load(f)
 
@@ -127,7 +127,7 @@ def test_sampling_is_valid_and_uniform(micro, macro):
 def test_full_space_files_hold_exactly_the_enumerated_spaces(micro, macro):
     root = data_root()
     if root is None:
-        pytest.skip("real data folder not found")
+        missing_data("real data folder not found (set ZCBENCH_DATA)")
     for space, folder, key in ((micro, "all_benchmarks_zen", "transbench101_micro"),
                                (macro, "tnb101_macro_zen", "transbench101_macro")):
         archs = {space.from_benchmark_key(r["arch"])

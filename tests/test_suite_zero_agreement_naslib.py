@@ -39,7 +39,8 @@ Notes from the investigation:
 - plain (a signed sum that mostly cancels) is barely reproducible even against
   itself, so its bound only asserts a non-negative agreement.
 
-Run: python -m pytest tests/test_suite_zero_agreement_naslib.py -m slow -s -p no:cacheprovider
+Part of the default suite (`make test`, CI): about 3 min on one CPU core for the 60 archs.
+Run alone: python -m pytest tests/test_suite_zero_agreement_naslib.py -s -p no:cacheprovider
 (ZCBENCH_AGREEMENT_BATCH=32 to score on Suite-Zero's batch size.)
 """
 from __future__ import annotations
@@ -59,9 +60,7 @@ from zcbench.datasets import load_batch
 from zcbench.proxies import score_network
 from zcbench.spaces import get_space
 
-from conftest import data_root
-
-pytestmark = pytest.mark.slow
+from conftest import data_root, missing_data
 
 N_ARCHS = 60
 SAMPLE_SEED = 0
@@ -82,13 +81,13 @@ PROXIES = list(LOWER_BOUNDS[64])
 def agreement():
     real_data = data_root()
     if real_data is None:
-        pytest.skip("real data folder not found (set ZCBENCH_DATA)")
+        missing_data("real data folder not found (set ZCBENCH_DATA)")
     frame = read_ground_truth("suite_zero", real_data, file="suite_zero/zc_nasbench201.json",
                               dataset="cifar10")
     sample = frame.sample(n=N_ARCHS, random_state=SAMPLE_SEED).reset_index(drop=True)
     batch = load_batch("cifar10", real_data, BATCH, BATCH_SEED, num_classes=10)
     if batch.synthetic:
-        pytest.skip("no real CIFAR-10 images: " + batch.source)
+        missing_data("no real CIFAR-10 images: " + batch.source)
     space = get_space("nb201")
     ours = {p: [] for p in PROXIES}
     for i, key in enumerate(sample["key"]):

@@ -8,9 +8,10 @@ from scipy import stats
 
 from zcbench.analysis.proxy_validation import full_space_scores, reference_for, reference_on_archs
 from zcbench.analysis.reference import suite_zero_spearman
-from zcbench.analysis.task_table import cnn_tasks, grid, main, task_table
+from zcbench.analysis.task_table import cnn_tasks, grid, task_table
 from zcbench.benchmarks.tasks import ground_truth, load_task
-from zcbench.harness import sample_archs
+from zcbench.cli.task_table import run
+from zcbench.harness import compose, sample_archs
 from test_proxy_validation import _write
 
 MICRO = "tnb101_micro_class_scene"
@@ -79,8 +80,8 @@ def test_table_grid_and_differences_from_constructed_caches(tmp_path, real_data,
     assert cells.loc["meco", MICRO] == f"{table.set_index('proxy').loc['meco', 'spearman']:.2f}"
 
     out = tmp_path / "table.md"
-    main(["--cache-dir", str(cache), "--tasks", *tasks, "--n-boot", "20", "--data-root", str(real_data),
-          "--out", str(out)])
+    run(compose([f"cache_dir={cache}", f"tasks=[{','.join(tasks)}]", "n_boot=20", f"data_root={real_data}",
+                 f"out={out}"], config_name="task_table"))
     text = out.read_text()
     assert "| archs | 30 | 0 |" in text and "No scores yet" in text and "tnb101_macro_jigsaw" in text
     assert "## Differences over 0.1" in text and f"### {MICRO}" in text

@@ -64,7 +64,9 @@ def test_zen_reads_dense_decoders_before_their_last_conv_and_agrees_with_naslib(
     task = "tnb101_micro_autoencoder"
     full = full_space_scores(real_data, task, "zen")
     if full is None:
-        pytest.skip("no full_space/all_benchmarks_zen in the data folder")
+        from conftest import missing_data
+
+        missing_data("no full_space/all_benchmarks_zen in the data folder")
     full = full.set_index("arch")
     picked = random.Random(5).sample(sorted(full.index), 8)
     x = torch.zeros(4, 3, 64, 64)  # zen draws its own Gaussian inputs of this shape

@@ -1,7 +1,7 @@
 """Build a benchmark: train sampled architectures of a task and store their accuracies.
 
-    python -m zcbench.build task=<task> recipe=<recipe> n_archs=20 seed=0 train_seed=0 \\
-        out=results/benchmarks/<name>.h5
+    zcbench-build task=<task> recipe=<recipe> n_archs=20 seed=0 train_seed=0 \\
+        out=results/benchmarks/<name>.h5            (zcbench/cli/build.py)
 
 The archs are drawn from the task's space with `seed` (the same draw every
 time), each is built at its seeded initialisation and trained with the
@@ -14,7 +14,7 @@ rerun goes on from there. Networks are independent jobs: `arch_index=k`
 trains only the k-th sampled arch, so Hydra multirun (or a SLURM array)
 spreads them over workers:
 
-    python -m zcbench.build -m task=... arch_index='range(0,20)'
+    zcbench-build -m task=... arch_index='range(0,20)'
 
 Train a subset again with another `train_seed` to measure how much the
 ranking moves between runs: every build prints the Spearman between the
@@ -41,11 +41,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-import hydra
-
-from .benchmarks.tasks import CONF_DIR, Task
+from .benchmarks.tasks import Task
 from .datasets import load_split
-from .errors import CacheError, ZcbenchError, exit_on_error
+from .errors import CacheError, ZcbenchError
 from .harness import arch_seed, pick_device, sample_from_space
 from .proxies.size import count_flops
 from .spaces import get_space
@@ -196,13 +194,13 @@ def build(cfg: DictConfig) -> Path:
             raise ZcbenchError(f"arch_index={k} outside 0..{len(archs) - 1} (n_archs={len(archs)})")
         archs = [archs[k]]
     todo = [a for a in archs if not record_path(records_dir, a, train_seed, recipe_hash).exists()]
-    print(f"[zcbench.build] task {task.name}: {len(archs)} archs (seed {seed}), train_seed {train_seed}, "
+    print(f"[zcbench-build] task {task.name}: {len(archs)} archs (seed {seed}), train_seed {train_seed}, "
           f"recipe {recipe_hash}; {len(archs) - len(todo)} already trained, {len(todo)} to train")
     if todo:
         train_set = load_split(task.dataset, cfg.get("data_root"), "train")
         test_set = load_split(task.dataset, cfg.get("data_root"), "test") if recipe.eval_split == "test" else None
         train, evaluation = split_images(train_set, test_set, recipe, seed=train_seed)
-        print(f"[zcbench.build] {len(train[1])} real training images, {len(evaluation[1])} evaluation images "
+        print(f"[zcbench-build] {len(train[1])} real training images, {len(evaluation[1])} evaluation images "
               f"({recipe.eval_split}) from {train_set.directory}")
         side = task.image_size or train_set.images.shape[-1]
         for arch in tqdm(todo, desc="train", unit="net", file=sys.stderr, disable=not cfg.get("progress", True)):
@@ -217,25 +215,16 @@ def build(cfg: DictConfig) -> Path:
                          {"arch": arch, "train_seed": train_seed, "params": params, "flops": flops,
                           "epochs": recipe.epochs, "recipe_hash": recipe_hash,
                           "recipe": json.loads(json.dumps(recipe.__dict__)), **result})
-            print(f"[zcbench.build] {arch}: {result['accuracy']:.2f}% (eval loss {result['eval_loss']:.4f}) "
+            print(f"[zcbench-build] {arch}: {result['accuracy']:.2f}% (eval loss {result['eval_loss']:.4f}) "
                   f"in {result['seconds']:.0f} s")
     records = read_records(records_dir)
     meta = {"task": task.name, "space": task.space, "dataset": task.dataset,
             "image_size": task.image_size or 0, "space_options": dict(task.space_options)}
     write_benchmark(out, records, meta)
-    print(f"[zcbench.build] {len(records)} trained networks in {out}")
+    print(f"[zcbench-build] {len(records)} trained networks in {out}")
     agreement = seed_agreement(records[records["recipe_hash"] == recipe_hash])  # runs of this recipe only
     if not agreement.empty:
-        print(f"[zcbench.build] rank agreement between training runs of recipe {recipe_hash} (same archs, "
+        print(f"[zcbench-build] rank agreement between training runs of recipe {recipe_hash} (same archs, "
               "other train_seed):")
         print(agreement.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return out
-
-
-@hydra.main(config_path=str(CONF_DIR), config_name="build", version_base=None)
-def main(cfg: DictConfig) -> None:
-    exit_on_error("zcbench.build", build, cfg)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """A markdown report of a built benchmark: what was trained, and how reliable its ranking is.
 
-    python -m zcbench.build_report results/benchmarks/<name>.h5 [--out <name>.md]
+    zcbench-report benchmark=results/benchmarks/<name>.h5 [out=<name>.md]   (zcbench/cli/report.py)
 
 Per recipe in the file: the recipe, the accuracy spread across archs, how far
 two training runs of the same arch differ, the rank agreement between the
@@ -11,7 +11,6 @@ between two seeds as between archs ranks noise.
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -91,24 +90,8 @@ def report(path: str | Path) -> str:
     lines = [f"# {path.name}", "",
              f"Task {attrs.get('task')}, space {attrs.get('space')}, dataset {attrs.get('dataset')}, "
              f"image size {attrs.get('image_size')}, space options `{attrs.get('space_options')}`. "
-             f"Written by `python -m zcbench.build_report {path.name}`.", ""]
+             f"Written by `zcbench-report benchmark={path.name}`.", ""]
     for digest in sorted(recipes):
         lines += _recipe_section(frame[frame["recipe_hash"] == digest], records, digest, recipes[digest])
     return "\n".join(lines)
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("benchmark", help="a benchmark HDF5 file written by python -m zcbench.build")
-    parser.add_argument("--out", help="write the report here (default: print it)")
-    args = parser.parse_args(argv)
-    text = report(args.benchmark)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-        print(f"[zcbench.build_report] wrote {args.out}")
-    else:
-        print(text)
-
-
-if __name__ == "__main__":
-    main()

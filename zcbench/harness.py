@@ -18,7 +18,10 @@ from .analysis import correlation_table, score_summary
 from .benchmarks.tasks import CONF_DIR, LOSSES, Task, ground_truth
 from .cache import ScoreCache, load_scores
 from .datasets import Batch, load_batch
-from .errors import InvalidArchError, ZcbenchError, failure_reason
+from .ensembles import ENSEMBLES
+from .ensembles.as_proxy import (EnsembleSkipped, ensemble_options, member_proxies, not_applicable,
+                                 score_over_archs, selectable_names)
+from .errors import InvalidArchError, UnknownNameError, ZcbenchError, failure_reason
 from .options import check_options, check_out_dir, parse_shard  # noqa: F401  (parse_shard: public here too)
 from .proxies import PROXIES, score_network
 from .proxies.base import TaskTraits
@@ -41,8 +44,9 @@ class RunResult:
 
 
 # ------------------------------------------------------------------ inputs
-def resolve_proxies(selection: Any) -> dict[str, dict[str, Any]]:
-    """Proxy names and options from the composed `proxy` config node (or a list of names)."""
+def _selection(selection: Any) -> dict[str, dict[str, Any]]:
+    """{name: options} of the composed `proxy` config node, a list of names or one name, checked
+    against the selectable names (registered proxies and ensembles)."""
     if isinstance(selection, str):
         selection = {selection: {}}
     elif isinstance(selection, (list, tuple)):
@@ -51,11 +55,45 @@ def resolve_proxies(selection: Any) -> dict[str, dict[str, Any]]:
         selection = OmegaConf.to_container(selection, resolve=True)
     chosen = {}
     for name, options in (selection or {}).items():
-        PROXIES.get(name)  # unknown -> error listing valid names
+        if name not in PROXIES and name not in ENSEMBLES:
+            raise UnknownNameError("proxy", name, selectable_names())
         chosen[name] = dict(options or {})
     if not chosen:
-        raise ZcbenchError(f"no proxy selected; valid proxies: {', '.join(PROXIES.names())}")
+        raise ZcbenchError(f"no proxy selected; valid proxies: {', '.join(selectable_names())}")
     return chosen
+
+
+def configured_options(name: str) -> dict[str, Any]:
+    """A proxy's options as zcbench/conf/proxy/<name>.yaml sets them (what `proxy=<name>` composes)."""
+    path = CONF_DIR / "proxy" / f"{name}.yaml"
+    return dict(OmegaConf.to_container(OmegaConf.load(path), resolve=True) or {}) if path.exists() else {}
+
+
+def resolve_ensembles(selection: Any) -> dict[str, dict[str, Any]]:
+    """The ensembles of the `proxy` selection (e.g. proxy=[nwot,az_nas]), options checked and filled."""
+    return {name: ensemble_options(name, options) for name, options in _selection(selection).items()
+            if name in ENSEMBLES}
+
+
+def resolve_proxies(selection: Any, has_truth: bool = True) -> dict[str, dict[str, Any]]:
+    """The proxies each network is scored with, and their options, from the composed `proxy`
+    config node (or a list of names).
+
+    A selected ensemble (az_nas, te_nas, libra; zcbench/ensembles/as_proxy.py) contributes its
+    member proxies, with their zcbench/conf/proxy options unless they are selected themselves;
+    a tuned one (libra) contributes none where there is no ground truth (it is skipped there).
+    """
+    chosen: dict[str, dict[str, Any]] = {}
+    members: dict[str, dict[str, Any]] = {}
+    for name, options in resolve_ensembles(selection).items():
+        if ENSEMBLES.get(name).tuned and not has_truth:
+            continue
+        for member in member_proxies(name, options):
+            members.setdefault(member, configured_options(member))
+    for name, options in _selection(selection).items():
+        if name not in ENSEMBLES:
+            chosen[name] = options
+    return {**chosen, **{m: o for m, o in members.items() if m not in chosen}}
 
 
 def apply_task_options(proxies: Mapping[str, Mapping[str, Any]], task: Task) -> dict[str, dict[str, Any]]:
@@ -288,7 +326,8 @@ def run(cfg: DictConfig) -> RunResult:
     """
     check_options(cfg)
     task = Task.from_config(cfg.task)
-    proxies = apply_task_options(resolve_proxies(cfg.proxy), task)
+    proxies = apply_task_options(resolve_proxies(cfg.proxy, task.has_truth), task)
+    ensembles = resolve_ensembles(cfg.proxy)  # scored after their members (ensembles/as_proxy.py)
     out_dir = check_out_dir(cfg.out_dir)
     own = (task.image_size, int(cfg.batch_size or task.batch_size))
     groups = input_groups(task.space, *own, list(proxies), str(cfg.get("protocol", "cheap")))
@@ -299,7 +338,9 @@ def run(cfg: DictConfig) -> RunResult:
     cache = ScoreCache(scores_path)
     versions = {name: PROXIES.get(name).version for name in proxies}
     settings: dict[str, str] = {}
-    skipped: dict[str, str] = {}
+    skipped = {name: reason for name in ensembles if (reason := not_applicable(name, task.name, task.has_truth))}
+    for name, reason in skipped.items():
+        print(f"[zcbench] skipped {name} on {task.name}: {reason}")
     computed_archs: set[str] = set()
     failed = 0
     for group in groups:
@@ -322,20 +363,69 @@ def run(cfg: DictConfig) -> RunResult:
     if task.has_truth:
         cache.set_truth(truth.loc[truth["arch"].isin(archs), ["arch", "accuracy"]].assign(task=task.name))
     cache.checkpoint()
+    notes = _score_ensembles(setup, cache, {n: o for n, o in ensembles.items() if n not in skipped},
+                             settings, versions, skipped, out_dir, shard)
 
     frame = load_scores(scores_path)
+    shown = set(_selection(cfg.proxy))  # an ensemble's members are scored, and shown only if selected
     wanted = frame[(frame["task"] == task.name) & (frame["seed"] == seed) & frame["arch"].isin(archs)
-                   & (frame["proxy"].map(settings) == frame["settings"])]
+                   & (frame["proxy"].map(settings) == frame["settings"]) & frame["proxy"].isin(shown)]
     suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard else ""
     table = correlation_table(wanted) if task.has_truth else score_summary(wanted)
     # a proxy that does not apply: one row saying why, not NaN correlations
-    table = _with_not_applicable(table, skipped, task.name, seed)
-    if task.has_truth:
+    table = _with_not_applicable(table, {n: r for n, r in skipped.items() if n in shown}, task.name, seed)
+    if notes:  # a tuned ensemble: where it was tuned and evaluated
+        table["note"] = [notes.get(p, n) for p, n in zip(table["proxy"], table["note"])]
+    if not cfg.get("write_table", True):
+        pass  # a shared cache (the leaderboard's): its tables belong to the runs that wrote them
+    elif task.has_truth:
         table.to_csv(out_dir / f"correlations{suffix}.csv", index=False)
     else:  # no accuracies: say what was scored and what failed, not a row of NaN correlations
         table.to_csv(out_dir / f"score_summary{suffix}.csv", index=False)
     _print_summary(table, computed, len(archs), failed, scores_path, has_truth=task.has_truth)
     return RunResult(out_dir, scores_path, table, batch.source, computed, failed)
+
+
+def _score_ensembles(setup: Setup, cache: ScoreCache, ensembles: Mapping[str, Mapping[str, Any]],
+                     settings: dict[str, str], versions: dict[str, str], skipped: dict[str, str],
+                     out_dir: Path, shard: tuple[int, int] | None) -> dict[str, str]:
+    """Fuse each selected ensemble over the run's archs from its cached members, cache its rows
+    (once per key) and add its settings and version; returns {ensemble: note} of tuned ones.
+
+    An ensemble that cannot be scored here goes to `skipped` with its reason. A shard holds a
+    share of the sample, and an ensemble ranks the whole sample, so shards score members only.
+    """
+    if not ensembles:
+        return {}
+    task = setup.task.name
+    if shard:
+        print(f"[zcbench] {', '.join(ensembles)}: members scored on this shard's archs; the ensemble ranks "
+              "the whole sample, so run the same command without shard= once the shards are merged")
+        return {}
+    frame = cache.frame()
+    frame = frame[(frame["task"] == task) & (frame["seed"] == setup.seed)]
+    truth = setup.truth.set_index("arch")["accuracy"]
+    notes = {}
+    for name, options in ensembles.items():
+        try:
+            result = score_over_archs(name, options, frame, setup.archs, truth, settings, versions)
+        except EnsembleSkipped as err:
+            print(f"[zcbench] skipped {name} on {task}: {err}")
+            skipped[name] = str(err)
+            continue
+        fresh = [r for r in result.rows if not cache.has(task, name, r["arch"], setup.seed, result.settings,
+                                                         result.version)]
+        cache.add(fresh)
+        settings[name], versions[name] = result.settings, result.version
+        tuning_file = None
+        if result.tune_archs:
+            tuning_file = out_dir / f"{name}_tuning_archs.txt"
+            tuning_file.write_text(f"# task {task}, seed {setup.seed}: the archs {name} chose its members on "
+                                   f"({result.settings})\n" + "".join(f"{a}\n" for a in result.tune_archs))
+            notes[name] = result.note()
+        print(result.describe(task, tuning_file) + ("" if fresh else " (its rows were in the cache)"))
+    cache.checkpoint()
+    return notes
 
 
 def _group_config(cfg: DictConfig, group: InputGroup) -> DictConfig:
@@ -396,7 +486,8 @@ def _print_summary(table: pd.DataFrame, computed: int, total: int, failed: int, 
                    has_truth: bool = True) -> None:
     print(f"[zcbench] computed {computed} of {total} networks (the rest were cached); "
           f"{failed} proxy failures in this run; scores in {path}")
-    table = table[table["note"] == ""] if "note" in table else table  # skipped proxies were named above
+    if "note" in table:  # skipped proxies were named above
+        table = table[~table["note"].astype(str).str.startswith("n/a")]
     if table.empty:
         return
     if has_truth:
@@ -412,8 +503,19 @@ def _print_summary(table: pd.DataFrame, computed: int, total: int, failed: int, 
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
-    """The config the CLI would build for these overrides (for the Python API and tests)."""
-    from hydra import compose as hydra_compose, initialize_config_dir
+    """The config the CLI would build for these overrides (for the Python API and tests).
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        return hydra_compose(config_name=config_name, overrides=list(overrides))
+    Also inside a running Hydra command (the leaderboard composes scoring runs): that command's
+    Hydra state is set aside meanwhile and restored after.
+    """
+    from hydra import compose as hydra_compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.initialize import get_gh_backup, restore_gh_from_backup
+
+    running = get_gh_backup()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+            return hydra_compose(config_name=config_name, overrides=list(overrides))
+    finally:
+        restore_gh_from_backup(running)

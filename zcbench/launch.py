@@ -56,6 +56,7 @@ class ShardJob:
     archs: list[str]
     versions: dict[str, str]  # proxy -> registered version
     expected: list[Key] = field(default_factory=list)
+    write_table: bool = True  # the job's write_table: false leaves correlations.csv to other runs
 
     @property
     def path(self) -> Path:
@@ -103,12 +104,13 @@ def plan_job(number: int, overrides: list[str], job_cfg: DictConfig, prepared: d
             prepared[memo] = prepare(whole)
     setup = prepared[memo]
     task = Task.from_config(job_cfg.task)
-    proxies = apply_task_options(resolve_proxies(job_cfg.proxy), task)
+    proxies = apply_task_options(resolve_proxies(job_cfg.proxy, task.has_truth), task)  # ensembles: members
     proxies, _ = applicable(proxies, TaskTraits.from_batch(task.name, setup.labels))  # as run() does
     settings = {p: settings_key(setup.batch, opts, task.space_options) for p, opts in proxies.items()}
     archs = setup.archs[shard[0]::shard[1]]
     job = ShardJob(number, list(overrides), Path(str(job_cfg.out_dir)), shard, archs,
-                   {p: PROXIES.get(p).version for p in proxies})
+                   {p: PROXIES.get(p).version for p in proxies},
+                   write_table=bool(job_cfg.get("write_table", True)))
     job.expected = [(task.name, p, a, int(setup.seed), settings[p]) for a in archs for p in proxies]
     return job
 
@@ -195,7 +197,7 @@ def merge_group(out_dir: Path, jobs: list[ShardJob], jobs_ended: bool) -> list[s
                      or f"{job.path.name} is incomplete")
             problems.append(f"{job.name}: {len(lacking)} of {len(job.archs)} archs lack scores "
                             f"({where}; first: {lacking[0]}); the job failed, was killed or did not run")
-    if merged is not None and not problems:
+    if merged is not None and not problems and all(job.write_table for job in jobs):
         write_tables(target, jobs)
     total = sum(len(j.expected) for j in jobs)
     status = "complete" if not problems else f"INCOMPLETE ({len(problems)} of {len(jobs)} shards)"
@@ -274,7 +276,7 @@ class MergeShards(Callback):
         sweeper = str(config.hydra.sweeper.get("_target_", ""))
         if not sweeper.endswith("BasicSweeper"):
             print(f"[zcbench] sweeper {sweeper} is not Hydra's basic sweeper: shards are not merged "
-                  "(python -m zcbench.merge does it by hand)", file=sys.stderr)
+                  "(zcbench-merge does it by hand)", file=sys.stderr)
             return []
         launcher = str(config.hydra.launcher.get("_target_", ""))
         parallel = not launcher.endswith("BasicLauncher")

@@ -1,6 +1,6 @@
 """L-SWAG's per-benchmark layer window: gradient statistics per depth bin, and the window they suggest.
 
-METHOD.md: sample networks of a task at initialisation, compute per-layer
+docs/method.md#window-selection-per-task: sample networks of a task at initialisation, compute per-layer
 gradient statistics, map each layer to a depth-percentile bin
 (bin = int((l / depth) * 100 // 10), 10 bins), average log sigma per bin and
 place [l_lo, l_hi] around the "spike" of that curve.
@@ -28,7 +28,10 @@ Window criteria (option ``criterion``):
   accuracies, so judge it on architectures disjoint from the ones it saw.
 
 Per-network rows are appended to a JSON-lines journal (fsync'd), so a killed
-run resumes where it stopped.
+run resumes where it stopped. The window a task's scores use is its entry in
+the generated zcbench/conf/derived/lswag_windows.yaml (`zcbench-select-layers
+task=<task> write=true`, zcbench/cli/select_layers.py), which task loading
+merges under the task's own config (zcbench/benchmarks/derived.py).
 """
 from __future__ import annotations
 
@@ -37,13 +40,15 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy import stats
 
+from .benchmarks.derived import LSWAG_WINDOWS, read_entries, write_entries
+from .errors import BadOptionError
 from .proxies.base import Needs
 from .proxies.lswag import NBINS, depth_bin
 from .proxies.probe import LossFn, Probe, scored_layers
@@ -232,44 +237,86 @@ def plot_bins(summary: pd.DataFrame, window: Window, title: str, path: str | Pat
     return path
 
 
-# ------------------------------------------------------------------ task config
-BLOCK_START = "# >>> L-SWAG layer window (written by python -m zcbench.layers; edit by rerunning it)"
-BLOCK_END = "# <<< L-SWAG layer window"
+# ------------------------------------------------------------------ the task's window, generated
 LSWAG_PROXIES: Sequence[str] = ("lswag", "lswag_lambda", "lswag_psi")
+COMMAND = "zcbench-select-layers task=<task> write=true"
+ABOUT = ("L-SWAG's layer window per task (depth percentiles) for lswag, lswag_lambda and lswag_psi, chosen from\n"
+         "per-layer gradient statistics of sampled networks at initialisation (zcbench/layer_selection.py).\n"
+         "provenance: the criterion and its reason, the networks it looked at (archs: the file listing them;\n"
+         "criterion correlation read their accuracies, so tables leave them out: zcbench/analysis/chosen_on.py).")
 
 
-def write_window(config_path: str | Path, window: Window, provenance: str) -> None:
-    """Put the window into a task config as `proxy_options` for the three L-SWAG proxies.
-
-    The block sits between marker comments and is replaced on every rerun. A
-    config that already has a block-style `proxy_options:` mapping (e.g. the ViT
-    tasks' synflow choice) gets the block inside that mapping; a one-line
-    (flow-style) proxy_options is left alone, with an error saying so.
-    """
-    path = Path(config_path)
-    text = path.read_text()
-    if BLOCK_START in text:
-        head, rest = text.split(BLOCK_START, 1)
-        head = head.rstrip(" ").rstrip("\n")
-        text = head + "\n" + rest.split(BLOCK_END, 1)[1].lstrip("\n")
+def window_entry(window: Window, provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's entry of the generated window file: the three proxies' options and how they were chosen."""
     lo, hi = window.percentiles
-    entries = [f"{name}: {{window_lo: {lo}, window_hi: {hi}}}" for name in LSWAG_PROXIES]
-    comments = [BLOCK_START, f"# {provenance}", f"# {window.reason}"]
-    lines = text.rstrip("\n").splitlines()
-    existing = [i for i, line in enumerate(lines) if line.startswith("proxy_options:")]
-    if existing:
-        i = existing[0]
-        if lines[i].split(":", 1)[1].split("#", 1)[0].strip():
-            raise ValueError(f"{path} has a one-line proxy_options entry; write it as a block mapping "
-                             f"(one proxy per indented line) or merge the window by hand: "
-                             f"window_lo={lo}, window_hi={hi}")
-        taken = {line.strip().split(":", 1)[0] for line in lines[i + 1:] if line.startswith("  ")}
-        clash = sorted(taken & set(LSWAG_PROXIES))
-        if clash:
-            raise ValueError(f"{path} sets proxy_options for {clash} by hand; remove them to let "
-                             f"zcbench.layers write the window (window_lo={lo}, window_hi={hi})")
-        block = ["  " + line for line in comments + entries] + ["  " + BLOCK_END]
-        lines = lines[:i + 1] + block + lines[i + 1:]
-    else:
-        lines += comments + ["proxy_options:"] + ["  " + e for e in entries] + [BLOCK_END]
-    path.write_text("\n".join(lines) + "\n")
+    return {"proxy_options": {name: {"window_lo": lo, "window_hi": hi} for name in LSWAG_PROXIES},
+            "provenance": {"criterion": window.criterion, "reason": window.reason, **provenance}}
+
+
+def write_window(task: str, window: Window, provenance: Mapping[str, Any], path: str | Path = LSWAG_WINDOWS) -> Path:
+    """Make `window` the task's L-SWAG window: its entry in the generated file (the other tasks' entries
+    kept), the file written whole. No hand-written config is touched."""
+    entries = read_entries(path)
+    entries[task] = window_entry(window, provenance)
+    return write_entries(path, entries, COMMAND, ABOUT)
+
+
+# ------------------------------------------------------------------ the command
+def select_window(cfg: Any) -> dict[str, Any]:
+    """Per-layer statistics of the configured sample (resuming out_dir's journal), the window they
+    suggest, bins.csv, window.json, log_sigma_bins.png and archs.txt in out_dir; with cfg.write,
+    the window becomes the task's (write_window). Returns window.json's content."""
+    import sys
+
+    from tqdm import tqdm
+
+    from .harness import build_network, prepare
+
+    if cfg.criterion not in CRITERIA:
+        raise BadOptionError(f"criterion={cfg.criterion!r}; valid criteria: {', '.join(CRITERIA)}")
+    if isinstance(cfg.half_width, bool) or not isinstance(cfg.half_width, int) or cfg.half_width < 0:
+        raise BadOptionError(f"half_width={cfg.half_width!r}; half_width must be a whole number >= 0")
+    if not isinstance(cfg.write, bool):
+        raise BadOptionError(f"write={cfg.write!r}; valid values: true, false")
+    setup = prepare(cfg, what=", per-layer gradient statistics for the L-SWAG window")
+    out_dir = Path(cfg.out_dir)
+    journal = StatsJournal(out_dir / "layer_stats.jsonl")
+    accuracy = dict(zip(setup.truth["arch"], setup.truth["accuracy"]))
+    todo = [a for a in setup.archs if a not in journal]
+    print(f"[zcbench] {len(setup.archs) - len(todo)} networks already in {journal.path}; computing {len(todo)}")
+    for arch in tqdm(todo, desc="layer statistics", unit="arch", file=sys.stderr,
+                     disable=not cfg.get("progress", True)):
+        try:
+            row = layer_statistics(build_network(setup, arch), setup.inputs, setup.labels, setup.loss_fn)
+        except Exception as err:  # a network whose pass fails is reported, not fatal
+            print(f"[zcbench] {arch}: failed ({type(err).__name__}: {err}); left out")
+            continue
+        journal.add({"arch": arch, "accuracy": accuracy.get(arch, float("nan")), **row})
+
+    (out_dir / "archs.txt").write_text("\n".join(setup.archs) + "\n")
+    frame = journal.frame(setup.archs)
+    summary = bin_summary(frame)
+    window = choose_window(frame, str(cfg.criterion), int(cfg.half_width))
+    lo, hi = window.percentiles
+    summary.to_csv(out_dir / "bins.csv", index=False)
+    info = {"task": setup.task.name, "window_lo": lo, "window_hi": hi, "bins": [window.lo_bin, window.hi_bin],
+            "criterion": window.criterion, "reason": window.reason, "n_networks": len(frame),
+            "seed": setup.seed, "inputs": setup.batch.source}
+    (out_dir / "window.json").write_text(json.dumps(info, indent=2) + "\n")
+    png = plot_bins(summary, window, f"{setup.task.name}: per-layer gradient spread by depth "
+                                     f"({len(frame)} networks)", out_dir / "log_sigma_bins.png")
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"[zcbench] window: depth percentiles {lo}-{hi} ({window.reason})")
+    print(f"[zcbench] wrote {out_dir / 'bins.csv'}, {out_dir / 'window.json'}, {png}")
+    if cfg.write:
+        provenance = {"networks": len(frame), "seed": setup.seed,
+                      "batch": "x".join(str(n) for n in setup.batch.inputs.shape),
+                      "inputs": setup.batch.dataset, "archs": str(out_dir / "archs.txt")}
+        path = write_window(setup.task.name, window, provenance, cfg.get("windows_file") or LSWAG_WINDOWS)
+        print(f"[zcbench] the window of {setup.task.name} is now this one: wrote {path}")
+        own = cfg.task.get("proxy_options") or {}
+        shadowing = [name for name in LSWAG_PROXIES if {"window_lo", "window_hi"} & set(own.get(name) or {})]
+        if shadowing:
+            print(f"[zcbench] note: the task's own config sets the window of {', '.join(shadowing)}, which "
+                  f"wins over the generated one; remove it there to use this window")
+    return info

@@ -2,7 +2,7 @@
 
 A bad value (n_archs=-1, batch_size=0, seed=abc, an out_dir that cannot be written,
 shard=3/2, device=gpu) raises BadOptionError naming the key and what is valid. Kept free
-of torch so the CLI answers a typo in a second (zcbench.__main__.CheckOptions).
+of torch so the CLI answers a typo in a second (zcbench.cli.score.CheckOptions).
 """
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ def check_options(cfg: Mapping[str, Any]) -> None:
         _int_option(cfg, "batch_size", 2, "null (the task's batch size) or a whole number >= 2 "
                                           "(BatchNorm in train mode needs two samples)")
     _int_option(cfg, "seed", 0, "a whole number >= 0")
-    _int_option(cfg, "checkpoint_every", 1, "a whole number >= 1")
-    for key in ("retry_failed", "progress"):
+    if "checkpoint_every" in cfg:  # the scoring run's; zcbench-select-layers samples the same way but has none
+        _int_option(cfg, "checkpoint_every", 1, "a whole number >= 1")
+    for key in ("retry_failed", "progress", "write_table"):
         if not isinstance(cfg.get(key, False), bool):
             raise BadOptionError(f"{key}={cfg.get(key)!r} is not valid; {key} must be true or false")
     device = str(cfg.get("device", "cpu"))

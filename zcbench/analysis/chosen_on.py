@@ -6,28 +6,28 @@ credits the proxy with its own fit. Each such choice is declared here with the
 file that records its archs:
 
 - swap_reg's NB201 size prior, calibrated on CIFAR-100 accuracy
-  (zcbench/conf/proxy/swap_reg_prior_archs.txt, `python -m zcbench.proxies.size_prior
-  --calibrate`); it applies wherever swap_reg ran with a prior (other tasks'
+  (zcbench/conf/proxy/swap_reg_prior_archs.txt, `zcbench-size-prior
+  calibrate=true`); it applies wherever swap_reg ran with a prior (other tasks'
   priors are NB201's moved to their size range, and their archs are not NB201
   cells, so nothing there is left out);
-- an L-SWAG layer window chosen with criterion="correlation"
-  (results/layer_selection/<task>/, `python -m zcbench.layers`) when the proxy
-  was scored with that window. The default "spike" criterion reads no
-  accuracies, so its sample stays in.
+- a task's L-SWAG layer window when it was chosen with criterion="correlation"
+  and the proxy was scored with that window: the task's entry in the generated
+  zcbench/conf/derived/lswag_windows.yaml (`zcbench-select-layers write=true`)
+  names the criterion and the file of archs it looked at. The default "spike"
+  criterion reads no accuracies, so its sample stays in.
 
 LIBRA's own tuning half is the same idea, handled by the tune/evaluation split.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..benchmarks.tasks import CONF_DIR
+from ..benchmarks.derived import LSWAG_WINDOWS, read_entries
+from ..benchmarks.readers_built import project_root
 from .aliases import options_from_settings
 
-LAYER_SELECTION_DIR = CONF_DIR.parents[1] / "results" / "layer_selection"
 LSWAG_FAMILY = ("lswag", "lswag_lambda", "lswag_psi")
 
 
@@ -51,17 +51,24 @@ def _swap_reg_prior(task: str, settings: str) -> list[str] | None:
     return archs or None
 
 
-def _lswag_window(task: str, settings: str, root: Path | None = None) -> list[str] | None:
-    folder = (root or LAYER_SELECTION_DIR) / task
-    if not (folder / "window.json").exists() or not (folder / "archs.txt").exists():
+def _lswag_window(task: str, settings: str, windows: Path = LSWAG_WINDOWS) -> list[str] | None:
+    """The archs the task's window was chosen on, if that looked at accuracies and `settings` use it.
+
+    The archs file named in the entry's provenance is read from project_root() when relative
+    (zcbench-select-layers writes results/layer_selection/<task>/archs.txt)."""
+    entry = read_entries(windows).get(task) or {}
+    how = entry.get("provenance") or {}
+    if how.get("criterion") != "correlation" or not how.get("archs"):  # "spike" reads no accuracies
         return None
-    window = json.loads((folder / "window.json").read_text())
-    if window.get("criterion") != "correlation":  # "spike" reads no accuracies
-        return None
+    window = next(iter((entry.get("proxy_options") or {}).values()), {})
     options = options_from_settings(settings)
-    if (options.get("window_lo"), options.get("window_hi")) != (window["window_lo"], window["window_hi"]):
+    if (options.get("window_lo"), options.get("window_hi")) != (window.get("window_lo"), window.get("window_hi")):
         return None
-    lines = (line.split("#", 1)[0].strip() for line in (folder / "archs.txt").read_text().splitlines())
+    path = Path(how["archs"])
+    path = path if path.is_absolute() else project_root() / path
+    if not path.exists():
+        return None
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
     return [line for line in lines if line]
 
 

@@ -3,7 +3,10 @@
 Each task's scores accumulate in `<cache_dir>/<task>/scores.h5`, written by the
 ordinary harness (`python -m zcbench ... out_dir=<cache_dir>/<task>`), so a rerun
 adds only missing (arch, proxy, seed) rows and a proxy whose version changed is
-recomputed. Every task gets a status line; none is dropped silently.
+recomputed. Every task gets a status line saying what was read from which file and how
+many scores were computed; none is dropped silently. The leaderboard's scoring runs write
+scores.h5 only (`write_table=false`): a cache's correlations.csv stays the table of the run
+that wrote it, and a leaderboard with nothing new to compute leaves the caches untouched.
 """
 from __future__ import annotations
 
@@ -49,16 +52,14 @@ def resolve_tasks(tasks: Any) -> list[str]:
 
 
 def protocol(cfg: Any) -> tuple[int, list[int], Any]:
-    """(n_archs, seeds, proxies) of the default sample, or of the paper protocol with full=true."""
-    src = cfg.full_protocol if cfg.get("full") else cfg
-    return int(src.n_archs), [int(s) for s in src.seeds], src.proxies
+    """(n_archs, seeds, proxies) of the chosen sample (zcbench/conf/sample/, `sample=default|full`)."""
+    return int(cfg.n_archs), [int(s) for s in cfg.seeds], cfg.proxies
 
 
 def task_overrides(task: str, cfg: Any) -> list[str]:
-    """The overrides that cfg.task_overrides (or full_protocol's) gives tasks matching `task`."""
-    src = cfg.full_protocol if cfg.get("full") else cfg
+    """The overrides that the sample's task_overrides gives tasks matching `task`."""
     out = []
-    for pattern, overrides in (src.get("task_overrides") or {}).items():
+    for pattern, overrides in (cfg.get("task_overrides") or {}).items():
         if fnmatch.fnmatchcase(task, pattern):
             out.extend(str(o) for o in overrides)
     return out
@@ -66,8 +67,7 @@ def task_overrides(task: str, cfg: Any) -> list[str]:
 
 def time_budget_s(cfg: Any) -> float | None:
     """Seconds after which no new scoring run starts (None = unlimited)."""
-    src = cfg.full_protocol if cfg.get("full") else cfg
-    minutes = src.get("time_budget_min")
+    minutes = cfg.get("time_budget_min")
     return None if minutes is None else 60.0 * float(minutes)
 
 
@@ -105,7 +105,8 @@ def launch_sweep(overrides: Sequence[str], launcher: str, shards: int) -> None:
 
 
 def compute_missing(task: str, cfg: Any) -> str:
-    """Score the configured sample of `task` into its cache; returns a status line."""
+    """Score what the cache lacks of the configured sample of `task`; returns what the sample was
+    (or why nothing was scored). The runs write scores.h5 only, never the cache's correlations.csv."""
     from ..harness import compose, run
 
     n_archs, seeds, proxies = protocol(cfg)
@@ -128,7 +129,7 @@ def compute_missing(task: str, cfg: Any) -> str:
     out = Path(cfg.cache_dir) / task
     for seed in seeds:
         overrides = [f"task={task}", _proxy_override(proxies), f"n_archs={n}", f"seed={seed}",
-                     f"out_dir={out}", f"data_root={data_root}", "progress=false",
+                     f"out_dir={out}", f"data_root={data_root}", "progress=false", "write_table=false",
                      f"device={cfg.get('device', 'cpu')}"]
         if cfg.get("batch_size"):
             overrides.append(f"batch_size={cfg.batch_size}")
@@ -137,52 +138,75 @@ def compute_missing(task: str, cfg: Any) -> str:
             launch_sweep(_merge(overrides, extra), str(launcher), int(cfg.get("shards") or 1))
         else:
             run(compose(_merge(overrides, extra)))
-    return f"scored: {n} archs x seeds {seeds}" + (f" ({', '.join(extra)})" if extra else "")
+    return f"sample: {n} archs x seeds {seeds}" + (f", {', '.join(extra)}" if extra else "")
+
+
+def score_files(folder: Path) -> list[Path]:
+    """The score files load_scores reads in `folder` (a file killed before its first checkpoint
+    exists only as its journal)."""
+    return sorted(set(folder.glob("*.h5")) | {j.with_suffix("") for j in folder.glob("*.h5.journal")})
+
+
+def _row_keys(frame: pd.DataFrame, task: str) -> set[tuple]:
+    """What identifies one computed score of `task`: its cache key, proxy version and outcome."""
+    rows = frame[frame["task"] == task]
+    return set(zip(rows["proxy"], rows["arch"], rows["seed"], rows["settings"], rows["proxy_version"],
+                   rows["error"]))
+
+
+def read_note(frame: pd.DataFrame, task: str, source: str) -> str:
+    """'read 1,000 archs x 28 proxies from <source>' for the rows of `task` in `frame`."""
+    rows = frame[frame["task"] == task]
+    return f"read {rows['arch'].nunique():,} archs x {rows['proxy'].nunique()} proxies from {source}"
 
 
 def collect(cfg: Any, tasks: Sequence[str] | None = None) -> Collected:
-    """Compute what is missing (cfg.compute), then read every task's cache and cfg.extra_scores."""
-    sample = cfg.full_protocol if cfg.get("full") else cfg
-    to_score = resolve_tasks(sample.tasks) if tasks is None else list(tasks)
+    """Compute what is missing (cfg.compute), then read every task's cache and cfg.extra_scores.
+
+    Each task's status says what was read from which files and how many scores this run computed
+    (rows new to the cache), then in parentheses the sample it scored or why it scored none
+    (compute=false, not in this run's sample, the time budget, no data, a failure).
+    """
+    to_score = resolve_tasks(cfg.tasks) if tasks is None else list(tasks)
     listed = resolve_tasks(cfg.list_tasks) if cfg.get("list_tasks") else []
     tasks = listed + [t for t in to_score if t not in listed]
+    extras = [(Path(e), load_scores(e)) for e in cfg.get("extra_scores") or [] if Path(e).exists()]
     status, frames = {}, []
     budget, start = time_budget_s(cfg), time.monotonic()
     for task in tasks:
+        folder = Path(cfg.cache_dir) / task
         spent = time.monotonic() - start
+        before: set[tuple] | None = None  # the task's scores before this run computed any
         try:
             if task not in to_score:
-                note = "not in this run's sample"
+                why = "not in this run's sample"
             elif not cfg.get("compute", True):
-                note = "read only"
+                why = "compute=false"
             elif budget is not None and spent > budget:
-                note = (f"not computed: the time budget ({budget / 60:.0f} min) was spent; rerun to "
-                        "continue (scores accumulate in the cache)")
+                why = (f"not computed: the time budget ({budget / 60:.0f} min) was spent; rerun to "
+                       "continue (scores accumulate in the cache)")
             else:
-                note = compute_missing(task, cfg)
+                before = _row_keys(load_scores(folder), task) if score_files(folder) else set()
+                why = compute_missing(task, cfg)
         except Exception as err:  # one broken task must not hide the others; its status says why
-            note = f"scoring failed: {type(err).__name__}: {err}"
-            print(f"[zcbench.leaderboard] task {task}: {note}")
-        path = Path(cfg.cache_dir) / task
-        if path.is_dir() and (any(path.glob("*.h5")) or any(path.glob("*.h5.journal"))):
-            cached = load_scores(path)
+            why = f"scoring failed: {type(err).__name__}: {err}"
+            print(f"[zcbench.leaderboard] task {task}: {why}")
+        reads, computed = [], 0
+        files = score_files(folder)
+        if files:
+            cached = load_scores(folder)
             frames.append(cached)
-            if task not in to_score:
-                note = "read from the cache (" + note + ")"
-            n_cached = cached.loc[cached["task"] == task, "arch"].nunique()
-            note += f"; the cache holds {n_cached} archs, all read"
-        elif not note.startswith(("no ground truth", "not computed", "scoring failed")):
-            note = f"no scores yet in {path}" + (" (not in this run's sample)" if task not in to_score else "")
-        status[task] = note
-    for extra in cfg.get("extra_scores") or []:
-        if Path(extra).exists():
-            frames.append(load_scores(extra))
+            reads.append(read_note(cached, task, ", ".join(str(f) for f in files)))
+            computed = len(_row_keys(cached, task) - before) if before is not None else 0
+        for path, extra in extras:
+            if (extra["task"] == task).any():
+                reads.append(read_note(extra, task, f"{path} (extra_scores)"))
+        read = "; ".join(reads) if reads else f"no scores yet in {folder}"
+        status[task] = f"{read}, computed {computed:,} ({why})"
+    frames += [extra for _, extra in extras]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["task", "arch", "proxy", "seed", "score", "seconds", "accuracy", "error", "settings",
                  "proxy_version"])
     frame = frame[frame["task"].isin(tasks)]
-    for task in set(frame["task"]):
-        if status[task].startswith("no scores yet"):
-            status[task] = "read from extra_scores only"
     frame = frame.drop_duplicates(["task", "proxy", "arch", "seed", "settings"], keep="first")
     return Collected(frame.reset_index(drop=True), status)

@@ -227,6 +227,15 @@ def _relative(path: Path, base: Path) -> Path:
     return path.relative_to(base) if path.is_relative_to(base) else path
 
 
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write `text` to `path` unless the file already holds exactly it (a rerun with nothing new
+    leaves its outputs untouched, timestamps included); True if it wrote."""
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
 def write(rows: pd.DataFrame, status: dict[str, str], out_dir: str | Path, figures_dir: str | Path,
           intro: str = "", stem: str = "leaderboard") -> dict[str, Path]:
     """results/<stem>.md, <stem>.csv (per seed), <stem>_summary.csv and the rho heatmap PNG."""
@@ -237,14 +246,14 @@ def write(rows: pd.DataFrame, status: dict[str, str], out_dir: str | Path, figur
     agg = aggregate(rows)
     paths = {"md": out_dir / f"{stem}.md", "csv": out_dir / f"{stem}.csv",
              "summary_csv": out_dir / f"{stem}_summary.csv", "png": figures_dir / f"{stem}_rho.png"}
-    rows.to_csv(paths["csv"], index=False)
+    write_if_changed(paths["csv"], rows.to_csv(index=False))
     tasks = [t for t in status if t in set(agg["task"])]
     if not agg.empty:
-        summary(agg, tasks).to_csv(paths["summary_csv"])
+        write_if_changed(paths["summary_csv"], summary(agg, tasks).to_csv())
         leaderboard_heatmap(summary(agg, tasks), tasks, paths["png"])
     else:
         paths.pop("png")
-        pd.DataFrame().to_csv(paths["summary_csv"])
+        write_if_changed(paths["summary_csv"], pd.DataFrame().to_csv())
     text = markdown(agg, status, intro)
     if "png" in paths:
         text += f"\n![Spearman rho per method and task]({_relative(paths['png'], out_dir)})\n"
@@ -252,5 +261,5 @@ def write(rows: pd.DataFrame, status: dict[str, str], out_dir: str | Path, figur
         if per_task:
             text += ("\nPer-task figures (score vs ground truth, Spearman between proxies, score vs #params): "
                      + ", ".join(f"[{t}]({_relative(figures_dir / t, out_dir)})" for t in per_task) + ".\n")
-    paths["md"].write_text(text)
+    write_if_changed(paths["md"], text)
     return paths

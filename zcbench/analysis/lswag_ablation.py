@@ -6,11 +6,10 @@ window, and lswag again over every layer (window 0-100), on architectures
 disjoint from the ones the window was chosen on. The variants are told apart
 by the window options recorded in each score's settings.
 
-    python -m zcbench.analysis.lswag_ablation results/lswag_ablation/<task> ... --out results/lswag_ablation.md
+    zcbench-lswag-ablation 'dirs=[results/lswag_ablation/<task>,...]' out=results/lswag_ablation.md
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +19,7 @@ from ..cache import load_scores
 from .stats import correlation_table
 from .tables import to_markdown
 
-#: L-SWAG paper (Casarin et al., CVPR 2025), Table 3, full method (METHOD.md section 4).
+#: L-SWAG paper (Casarin et al., CVPR 2025), Table 3, full method (docs/method.md#l-swag-per-task-paper-table-3).
 def paper_table3() -> dict[str, float]:
     """The paper's L-SWAG rho per task (Table 3), from the one file of published values."""
     from .paper_tables import paper_values
@@ -65,22 +64,12 @@ def ablation_table(frame: pd.DataFrame) -> pd.DataFrame:
     return out[columns].sort_values("task").reset_index(drop=True)
 
 
-def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dirs", nargs="+", type=Path, help="ablation output folders holding scores.h5")
-    parser.add_argument("--out", type=Path, help="markdown file to write")
-    args = parser.parse_args(argv)
-    frames = [load_scores(d / "scores.h5") for d in args.dirs]
+def ablation_report(dirs: Sequence[str | Path]) -> tuple[pd.DataFrame, str]:
+    """The ablation table of the runs in `dirs` (each holding a scores.h5) and its markdown page."""
+    frames = [load_scores(Path(d) / "scores.h5") for d in dirs]
     table = ablation_table(pd.concat(frames, ignore_index=True))
     text = ("Spearman rho of L-SWAG variants (failures ranked last). The window was chosen by "
-            "`python -m zcbench.layers` on other architectures of the same task (results/layer_selection/); "
+            "`zcbench-select-layers` on other architectures of the same task (results/layer_selection/); "
             "these scores are on a disjoint sample. 'paper' = L-SWAG paper Table 3 (1,000 archs).\n\n"
             + to_markdown(table) + "\n")
-    print(text)
-    if args.out:
-        args.out.write_text(text)
-    return table
-
-
-if __name__ == "__main__":
-    main()
+    return table, text

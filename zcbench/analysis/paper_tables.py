@@ -107,7 +107,8 @@ def render(agg: pd.DataFrame, status: dict[str, str], protocol_note: str = "",
         comp = comparison(agg, methods, paper, tasks)
         out += [f"## {spec['title']}", ""]
         if key == "table4":
-            out += ["docs/METHOD.md does not transcribe the paper's Table 4 values, so only ours are shown. "
+            out += ["The paper's Table 4 values are not transcribed (docs/method.md#libra-ablation-paper-table-4), "
+                    "so only ours are shown. "
                     "Every variant chooses its members on the tuning half and is scored on the disjoint "
                     "evaluation half of each task.", ""]
         if key == "table1":
@@ -119,8 +120,8 @@ def render(agg: pd.DataFrame, status: dict[str, str], protocol_note: str = "",
                     "(|Spearman| >= 0.99 on the tuning archs) are merged into the one with the higher rho.", "",
                     held_out_note(agg), ""]
         if key == "table3":
-            out += ["L-SWAG uses the layer window of each task's config (`proxy_options.lswag`, chosen by "
-                    "`python -m zcbench.layers`); a task without one uses every layer.", ""]
+            out += ["L-SWAG uses each task's layer window (`proxy_options.lswag` from zcbench/conf/derived/lswag_windows.yaml, "
+                    "chosen by `zcbench-select-layers`); a task without one uses every layer.", ""]
         out += [to_markdown(_wide(comp, labels, with_paper=bool(paper))), "",
                 "<details><summary>long form</summary>", "",
                 to_markdown(comp[comp["task"].isin(scored) | comp["paper"].notna()]), "", "</details>", ""]

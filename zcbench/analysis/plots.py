@@ -6,6 +6,7 @@ writes PNGs without a display.
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Sequence
@@ -22,10 +23,15 @@ from ..ensembles.table import ScoreTable, ranks_failed_last, spearman_failed_las
 
 
 def _save(fig, path: Path) -> Path:
+    """Write the figure as a PNG, unless the file already holds exactly these bytes (a rerun with
+    nothing new leaves the figures untouched)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
+    if not (path.is_file() and path.read_bytes() == png.getvalue()):
+        path.write_bytes(png.getvalue())
     return path
 
 

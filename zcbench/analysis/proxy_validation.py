@@ -21,17 +21,15 @@ explanation from paper_values.yaml (validation_notes), or marked UNEXPLAINED.
 
 It also reports the Spearman between our score and the score Suite-Zero stored
 for the same architecture (on the sampled archs Suite-Zero also scored, plus
-those of ``--agreement DIR``), and with ``--noise DIR`` (the same archs scored
+those of ``agreement=DIR``), and with ``noise=DIR`` (the same archs scored
 with another seed: another initialisation and batch) the proxy's seed-to-seed
 noise, the ceiling for any agreement.
 
-    python -m zcbench.analysis.proxy_validation --out results/proxy_validation_nb201.md
+    zcbench-validate out=results/proxy_validation_nb201.md      (zcbench/cli/validate.py)
 """
 from __future__ import annotations
 
-import argparse
 import functools
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -406,46 +404,25 @@ def markdown(table: pd.DataFrame, intro: str = "", title: str = "# Every proxy o
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cache-dir", type=Path, default=Path("results/cache"))
-    parser.add_argument("--tasks", nargs="+", default=list(NB201_TASKS))
-    parser.add_argument("--n-archs", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--agreement", type=Path, help="more scores of the same seed (e.g. on Suite-Zero's archs)")
-    parser.add_argument("--noise", type=Path, help="scores of another seed on some of the sampled archs")
-    parser.add_argument("--n-boot", type=int, default=1000)
-    parser.add_argument("--write-sample", type=Path, metavar="FILE",
-                        help="instead: write the first --sample-size archs of the first task's sample to FILE "
-                             "(to score them with another seed: archs=FILE seed=1)")
-    parser.add_argument("--sample-size", type=int, default=50)
-    parser.add_argument("--data-root", type=Path, default=os.environ.get("ZCBENCH_DATA"))
-    parser.add_argument("--out", type=Path, default=Path("results/proxy_validation_nb201.md"))
-    args = parser.parse_args(argv)
-    if args.data_root is None:
-        parser.error("set --data-root or ZCBENCH_DATA")
-    if args.write_sample:
-        truth = ground_truth(load_task(args.tasks[0]), args.data_root)
-        archs = sample_archs(truth["arch"], min(args.n_archs, len(truth)), args.seed)[:args.sample_size]
-        args.write_sample.write_text("\n".join(archs) + "\n")
-        print(f"wrote the first {len(archs)} archs of {args.tasks[0]}'s seed-{args.seed} sample to {args.write_sample}")
-        return
-    table = validation_table(args.cache_dir, args.data_root, args.tasks, args.n_archs, args.seed,
-                             args.agreement, args.noise, args.n_boot)
-    intro = (f"Produced by `python -m zcbench.analysis.proxy_validation` from {args.cache_dir}/<task>/scores.h5: "
-             f"each task's seeded sample of {args.n_archs} archs (seed {args.seed}; one batch of 64 real "
-             "CIFAR-10 images per task, CIFAR-10 resized to 16x16 as the stand-in for ImageNet16-120), "
-             "networks at their seeded initialisation. rho and Kendall tau both rank failed archs last "
-             "(NASLib's convention); the interval is a percentile bootstrap of that rho over the archs. "
-             "'published' is NASLib's correlation runs where they exist, else the Spearman of Suite-Zero's "
-             "stored scores, else the method's paper (rho or tau, as marked; the difference is in that metric). "
-             "az_nas and te_nas are fused from their members' scores as in the leaderboard. swap_reg, and any "
-             "ensemble using it, leaves out the archs its NB201 size prior was calibrated on "
-             "(zcbench/conf/proxy/swap_reg_prior_archs.txt). Agreement: Spearman between our score and the score Suite-Zero stored for the "
-             "same architecture; seed 0 vs seed 1: the same archs scored with another init and batch.")
-    text = markdown(table, intro)
-    write_report(args.out, text, table)
+def write_sample(task: str, data_root: Path, n_archs: int, seed: int, size: int, path: Path) -> list[str]:
+    """Write the first `size` archs of the task's seed-`seed` sample of n_archs to `path`, one per line
+    (to score them with another seed: `zcbench archs=FILE seed=1`); returns them."""
+    truth = ground_truth(load_task(task), data_root)
+    archs = sample_archs(truth["arch"], min(n_archs, len(truth)), seed)[:size]
+    path.write_text("\n".join(archs) + "\n")
+    return archs
 
 
-if __name__ == "__main__":
-    main()
+def report_intro(cache_dir: Path, n_archs: int, seed: int) -> str:
+    """The paragraph above the tables: where the scores come from and how each number is made."""
+    return (f"Produced by `zcbench-validate` from {cache_dir}/<task>/scores.h5: "
+            f"each task's seeded sample of {n_archs} archs (seed {seed}; one batch of 64 real "
+            "CIFAR-10 images per task, CIFAR-10 resized to 16x16 as the stand-in for ImageNet16-120), "
+            "networks at their seeded initialisation. rho and Kendall tau both rank failed archs last "
+            "(NASLib's convention); the interval is a percentile bootstrap of that rho over the archs. "
+            "'published' is NASLib's correlation runs where they exist, else the Spearman of Suite-Zero's "
+            "stored scores, else the method's paper (rho or tau, as marked; the difference is in that metric). "
+            "az_nas and te_nas are fused from their members' scores as in the leaderboard. swap_reg, and any "
+            "ensemble using it, leaves out the archs its NB201 size prior was calibrated on "
+            "(zcbench/conf/proxy/swap_reg_prior_archs.txt). Agreement: Spearman between our score and the score Suite-Zero stored for the "
+            "same architecture; seed 0 vs seed 1: the same archs scored with another init and batch.")

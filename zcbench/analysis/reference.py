@@ -5,14 +5,12 @@ Two references exist for a proxy on a task:
   <space>/<dataset>/<proxy>/<seed>/scores.json; 200 archs x 5 seeds; no nwot);
 - `suite_zero`: Spearman of the proxy scores stored in the Suite-Zero JSON
   against their val_accuracy (about 725 archs), for proxies the first lacks.
-Run: python -m zcbench.analysis.reference <run dir or scores.h5> [--data-root D]
+Run: zcbench-reference scores=<run dir or scores.h5> (zcbench/cli/reference.py)
 """
 from __future__ import annotations
 
-import argparse
 import functools
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -119,38 +117,13 @@ def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scores", type=Path, nargs="?", help="a run directory or scores.h5")
-    parser.add_argument("--write-archs", type=Path, metavar="FILE",
-                        help="instead: write Suite-Zero's archs of --task to FILE (for archs=FILE)")
-    parser.add_argument("--task", default="nb201_cifar10", choices=sorted(NASLIB_NAMES))
-    parser.add_argument("--data-root", type=Path, default=os.environ.get("ZCBENCH_DATA"))
-    parser.add_argument("--out", type=Path, help="markdown file to write (default: <run dir>/suite_zero_comparison.md)")
-    args = parser.parse_args(argv)
-    if args.data_root is None:
-        parser.error("set --data-root or ZCBENCH_DATA")
-    if args.write_archs:
-        archs = suite_zero_archs(args.data_root, args.task)
-        args.write_archs.write_text("\n".join(archs) + "\n")
-        print(f"wrote {len(archs)} archs of {args.task} to {args.write_archs}")
-        return
-    if args.scores is None:
-        parser.error("give a run directory or scores.h5")
-    table = comparison_table(args.scores, args.data_root)
-    out = args.out or (args.scores if args.scores.is_dir() else args.scores.parent) / "suite_zero_comparison.md"
-    text = (
-        "# zcbench vs NAS-Bench-Suite-Zero\n\n"
-        "spearman: ours, over the sampled archs (n_archs). ref_correlation_runs: mean Spearman of NASLib's "
-        "published correlation runs (200 archs x 5 seeds). ref_suite_zero_scores: Spearman of the scores "
-        "stored in Suite-Zero's JSON (~725 archs), used where the first is absent. spearman leaves failed archs "
-        "out; spearman_failed_last ranks them last, as NASLib does (it turns NaN/inf into -1e8). difference: "
-        "spearman_failed_last minus the reference (correlation runs where present). agreement: Spearman between our score and Suite-Zero's "
-        "stored score on the archs both scored (agreement_n).\n\n"
-        + to_markdown(table) + "\n")
-    out.write_text(text)
-    print(text)
-
-
-if __name__ == "__main__":
-    main()
+def comparison_page(scores_path: Path, data_root: Path) -> str:
+    """The markdown page of comparison_table: our correlations beside Suite-Zero's, columns explained."""
+    return ("# zcbench vs NAS-Bench-Suite-Zero\n\n"
+            "spearman: ours, over the sampled archs (n_archs). ref_correlation_runs: mean Spearman of NASLib's "
+            "published correlation runs (200 archs x 5 seeds). ref_suite_zero_scores: Spearman of the scores "
+            "stored in Suite-Zero's JSON (~725 archs), used where the first is absent. spearman leaves failed archs "
+            "out; spearman_failed_last ranks them last, as NASLib does (it turns NaN/inf into -1e8). difference: "
+            "spearman_failed_last minus the reference (correlation runs where present). agreement: Spearman "
+            "between our score and Suite-Zero's stored score on the archs both scored (agreement_n).\n\n"
+            + to_markdown(comparison_table(scores_path, data_root)) + "\n")

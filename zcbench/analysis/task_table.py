@@ -15,15 +15,13 @@ in brackets, the reference it is compared with, chosen as in proxy_validation:
 A cell differing by more than 0.1 is starred and listed below the grid with our 95% bootstrap
 interval (is the reference inside it?), the reference's own per-arch scores on our archs (if they
 give our rho, the sample explains the difference), their agreement with ours, the inputs we
-scored with, our own seed-to-seed agreement where a second seed was scored (`--noise`: the
+scored with, our own seed-to-seed agreement where a second seed was scored (`noise=`: the
 ceiling for any agreement between two implementations), and the reference's source.
 
-    python -m zcbench.analysis.task_table --out results/task_table.md
+    zcbench-task-table out=results/task_table.md           (zcbench/cli/task_table.py)
 """
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..cache import load_scores
+from ..errors import DataNotFoundError
 from .paper_tables import paper_values
 from .proxy_validation import markdown as task_sections
 from .proxy_validation import validation_table
@@ -130,36 +129,25 @@ def render(table: pd.DataFrame, missing: list[str], tasks: Sequence[str], intro:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cache-dir", type=Path, default=Path("results/cache"))
-    parser.add_argument("--tasks", nargs="+", help="default: the paper's 19 CNN tasks")
-    parser.add_argument("--n-archs", type=int, default=1000, help="each task's seeded sample (cached archs of it)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-boot", type=int, default=200)
-    parser.add_argument("--noise", type=Path, nargs="*", default=[],
-                        help="score files/dirs of another seed on some sampled archs (per task: the first that has it)")
-    parser.add_argument("--data-root", type=Path, default=os.environ.get("ZCBENCH_DATA"))
-    parser.add_argument("--out", type=Path, default=Path("results/task_table.md"))
-    args = parser.parse_args(argv)
-    if args.data_root is None:
-        parser.error("set --data-root or ZCBENCH_DATA")
-    tasks = args.tasks or cnn_tasks()
-    table, missing = task_table(args.cache_dir, args.data_root, tasks, args.n_archs, args.seed, args.n_boot,
-                                args.noise)
+def report_intro(cache_dir: Path, n_archs: int, seed: int) -> str:
+    """The paragraph above the grid: where the scores come from and what a cell holds."""
+    return (f"Produced by `zcbench-task-table` from {cache_dir}/<task>/scores.h5: the "
+            f"cached archs of each task's seeded {n_archs}-sample (seed {seed}; row 'archs'), networks "
+            "at their seeded initialisation, one batch of real CIFAR-10 images (64 per batch on NB201/NB101/NB301; "
+            "32 on TransNAS-Bench-101, whose Taskonomy images are not in the data folder, so CIFAR-10 resized "
+            "stands in; the inputs column below gives the size). Cell: our Spearman rho, failed archs ranked last "
+            "(NASLib's convention), and in brackets the reference: NASLib's correlation runs, else Suite-Zero's "
+            "stored scores (TNB: best-epoch accuracy of its ~711 archs, ours: final epoch), else NASLib's "
+            f"full-space scores, else the proxy's paper. * = differs by more than {THRESHOLD}.")
+
+
+def write_task_table(cache_dir: Path, data_root: Path, tasks: Sequence[str] | None, out: Path, n_archs: int = 1000,
+                     seed: int = 0, n_boot: int = 200, noise_dirs: Sequence[Path] = ()) -> pd.DataFrame:
+    """The grid of `tasks` (default: the paper's 19 CNN tasks) written to `out` (markdown, and .csv beside it)."""
+    tasks = list(tasks) if tasks else cnn_tasks()
+    table, missing = task_table(cache_dir, data_root, tasks, n_archs, seed, n_boot, noise_dirs)
     if table.empty:
-        raise SystemExit(f"no score cache under {args.cache_dir} for any of {', '.join(tasks)}")
-    intro = (f"Produced by `python -m zcbench.analysis.task_table` from {args.cache_dir}/<task>/scores.h5: the "
-             f"cached archs of each task's seeded {args.n_archs}-sample (seed {args.seed}; row 'archs'), networks "
-             "at their seeded initialisation, one batch of real CIFAR-10 images (64 per batch on NB201/NB101/NB301; "
-             "32 on TransNAS-Bench-101, whose Taskonomy images are not in the data folder, so CIFAR-10 resized "
-             "stands in; the inputs column below gives the size). Cell: our Spearman rho, failed archs ranked last "
-             "(NASLib's convention), and in brackets the reference: NASLib's correlation runs, else Suite-Zero's "
-             "stored scores (TNB: best-epoch accuracy of its ~711 archs, ours: final epoch), else NASLib's "
-             f"full-space scores, else the proxy's paper. * = differs by more than {THRESHOLD}.")
-    text = render(table, missing, tasks, intro)
-    write_report(args.out, text, table)
-
-
-if __name__ == "__main__":
-    main()
+        raise DataNotFoundError("a score cache for any of " + ", ".join(tasks), [f"{cache_dir}/<task>/scores.h5"],
+                                "score them first (make task-scores)")
+    write_report(out, render(table, missing, tasks, report_intro(cache_dir, n_archs, seed)), table)
+    return table

@@ -1,4 +1,4 @@
-"""Ground truth from a benchmark zcbench built itself (python -m zcbench.build)."""
+"""Ground truth from a benchmark zcbench built itself (zcbench-build)."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,14 @@ import pandas as pd
 from ..errors import DataNotFoundError
 from .readers import READERS, GroundTruthFormatError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the project checkout, when zcbench runs from one
 BASES = ("data_root", "repo")
+
+
+def project_root() -> Path:
+    """Where `base: repo` files are: the project checkout zcbench runs from, else (zcbench installed
+    as a package, away from any checkout) the working directory, like every results/ path."""
+    return REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
 
 
 @READERS.register("zcbench_benchmark")
@@ -18,7 +24,8 @@ def read_built_benchmark(root: Path, file: str, base: str = "data_root", train_s
                          recipe_hash: str | None = None) -> pd.DataFrame:
     """Accuracy per arch from a zcbench benchmark HDF5 file.
 
-    file: path relative to `base` ("data_root", or "repo" for benchmarks kept in the project).
+    file: path relative to `base` ("data_root", or "repo" for benchmarks kept in the project: see
+    project_root()).
     train_seed: "mean" averages the accuracy over the training runs present; an int takes that run.
     recipe_hash: which recipe's accuracies, required only when the file holds several.
     """
@@ -26,10 +33,10 @@ def read_built_benchmark(root: Path, file: str, base: str = "data_root", train_s
 
     if base not in BASES:
         raise GroundTruthFormatError(f"base={base!r}; valid bases: {', '.join(BASES)}")
-    path = (REPO_ROOT if base == "repo" else root) / file
+    path = (project_root() if base == "repo" else root) / file
     if not path.exists():
         raise DataNotFoundError("built benchmark file", [str(path)],
-                                "build it with python -m zcbench.build (see README)")
+                                "build it with zcbench-build (see README)")
     frame, attrs = read_benchmark(path)
     recipes = sorted(json.loads(attrs.get("recipes", "{}")))
     if recipe_hash is None:

@@ -38,8 +38,10 @@ class Task:
         image size, a qkv rule).
     target: what the loss compares outputs with (see zcbench.targets), with
         `target_options` for its builder.
-    proxy_options: per-proxy option values this task chose (e.g. the L-SWAG
-        layer window); they fill the options a proxy config leaves null.
+    proxy_options: per-proxy option values this task chose; they fill the
+        options a proxy config leaves null. Values a tool derived for the task
+        (the L-SWAG layer window, swap_reg's size prior: zcbench/conf/derived/,
+        see benchmarks/derived.py) are merged under the config's own.
     """
 
     name: str
@@ -62,7 +64,14 @@ class Task:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "Task":
+        """The task of a config (a task yaml, or Hydra's composed cfg.task with its overrides), with
+        the proxy options generated for it (zcbench/conf/derived/) merged under the config's own."""
+        from .derived import derived_proxy_options, merge_under
+
         data = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
+        derived = derived_proxy_options(str(data.get("name")))
+        if derived:
+            data["proxy_options"] = merge_under(derived, data.get("proxy_options"))
         known = set(cls.__dataclass_fields__)
         extra = set(data) - known
         if extra:
@@ -81,7 +90,8 @@ def task_names() -> list[str]:
 
 
 def load_task(name: str) -> Task:
-    """The task defined by zcbench/conf/task/<name>.yaml."""
+    """The task defined by zcbench/conf/task/<name>.yaml, with its generated proxy options
+    (zcbench/conf/derived/) merged under the file's own."""
     path = CONF_DIR / "task" / f"{name}.yaml"
     if not path.exists():
         raise UnknownNameError("task", name, task_names())

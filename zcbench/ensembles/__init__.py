@@ -19,9 +19,11 @@ ENSEMBLES: Registry[Ensemble] = Registry("ensemble")
 for _name, (_description, _choose) in VARIANTS.items():
     ENSEMBLES.add(_name, Ensemble(_name, _description, _choose, rank_sum, tuned=True))
 ENSEMBLES.add("az_nas", Ensemble("az_nas", "AZ-NAS: log-rank sum of its four components",
-                                 fixed_members("az_nas", AZ_NAS_MEMBERS), log_rank_sum, tuned=False))
+                                 fixed_members("az_nas", AZ_NAS_MEMBERS), log_rank_sum, tuned=False,
+                                 members=AZ_NAS_MEMBERS))
 ENSEMBLES.add("te_nas", Ensemble("te_nas", "TE-NAS: rank sum of NTK conditioning and linear regions",
-                                 fixed_members("te_nas", TE_NAS_MEMBERS), rank_sum, tuned=False))
+                                 fixed_members("te_nas", TE_NAS_MEMBERS), rank_sum, tuned=False,
+                                 members=TE_NAS_MEMBERS))
 
 __all__ = ["ENSEMBLES", "Ensemble", "EnsembleResult", "MissingMembersError", "ScoreTable", "Selection",
            "as_score_rows", "evaluate", "log_rank_sum", "rank_sum", "score_tables", "split_archs"]

@@ -42,7 +42,9 @@ class Ensemble:
     """name; choose(tuning table) -> Selection; fuse(member scores, one column each) -> score.
 
     tuned: True when choose() reads accuracies, so the ensemble must be judged
-    on archs it was not chosen on.
+    on archs it was not chosen on. members: the fixed members of an untuned
+    ensemble (a tuned one chooses among candidates). version: of the choose and
+    fuse rules, recorded with the rows `python -m zcbench proxy=<name>` caches.
     """
 
     name: str
@@ -50,6 +52,8 @@ class Ensemble:
     choose: Callable[[ScoreTable], Selection]
     fuse: Callable[[pd.DataFrame], pd.Series]
     tuned: bool
+    members: tuple[str, ...] = ()
+    version: str = "1"
 
 
 def rank_sum(members: pd.DataFrame) -> pd.Series:

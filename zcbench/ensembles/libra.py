@@ -1,6 +1,6 @@
 """LIBRA-NAS (Low Information gain and Bias Re-Alignment), from cached scores.
 
-On a tuning sample of architectures with ground truth (docs/METHOD.md, 'LIBRA-NAS'):
+On a tuning sample of architectures with ground truth (docs/method.md#libra-nas):
 
 1. z1 = the proxy with the highest Spearman rho against accuracy.
 2. Candidates = the other proxies with rho in (rho(z1) - window, rho(z1)];
@@ -8,7 +8,7 @@ On a tuning sample of architectures with ground truth (docs/METHOD.md, 'LIBRA-NA
    IG(z) = H(y | z1) - H(y | z1, z) (histogram entropies, see information.py).
 3. z3 = among the remaining candidates, the one whose bias (Spearman with
    #params) is closest to the bias of the accuracy itself.
-4. Score = rank sum of z1, z2, z3 (METHOD.md leaves the fusion open; the rank
+4. Score = rank sum of z1, z2, z3 (the paper leaves the fusion open; the rank
    sum needs no scale matching and is what the baselines use too).
 
 The pool holds each computation once: a proxy that is an alias of another

@@ -5,7 +5,12 @@ of the same architectures side by side. `score_tables` pivots a
 load_scores() DataFrame into that shape, with the ground truth alongside.
 
 Choices (documented because they change numbers):
-- Only archs with ground truth are kept.
+- Only archs with ground truth are kept (unless truth_only=False: an untuned
+  ensemble scored by `python -m zcbench` on a task without ground truth).
+- The rows `python -m zcbench proxy=<ensemble>` caches beside its members
+  (settings "ensemble=<name>;...") are not one more proxy: they are left out
+  unless asked for by name. (A score file written by `zcbench-ensembles
+  out=...` is ranked like a proxy, as before.)
 - Rows computed by an older version of a registered proxy are stale (the
   harness would recompute them) and are dropped.
 - A proxy cached under several settings (e.g. two batch sizes) contributes
@@ -29,6 +34,9 @@ import pandas as pd
 
 from ..analysis.stats import correlation_failed_last, ranks_failed_last  # noqa: F401 (re-exported)
 from ..errors import ZcbenchError
+
+
+ENSEMBLE_SETTINGS = "ensemble="  # how the settings of a main-command ensemble row begin (as_proxy.py)
 
 
 @dataclass
@@ -99,11 +107,13 @@ def widest_settings(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def score_tables(frame: pd.DataFrame, proxies: list[str] | None = None,
-                 min_coverage: float = 0.5) -> dict[tuple[str, int], ScoreTable]:
+                 min_coverage: float = 0.5, truth_only: bool = True) -> dict[tuple[str, int], ScoreTable]:
     """One ScoreTable per (task, seed) of a load_scores() frame; `proxies` limits the columns."""
     if proxies is not None:
         frame = frame[frame["proxy"].isin(proxies)]
-    frame = current_rows(frame[frame["accuracy"].notna()])
+    else:
+        frame = frame[~frame["settings"].str.startswith(ENSEMBLE_SETTINGS, na=False)]
+    frame = current_rows(frame[frame["accuracy"].notna()] if truth_only else frame)
     tables = {}
     for (task, seed), g in frame.groupby(["task", "seed"], sort=True):
         tables[(task, int(seed))] = _one_table(task, int(seed), g, min_coverage)

@@ -4,7 +4,7 @@ Three proxies share this code and the Probe's passes (scoring all three costs
 the passes of one): ``lswag`` = Lambda x Psi, and its two factors alone,
 ``lswag_lambda`` and ``lswag_psi``, for the paper's ablation.
 
-Depth percentiles. Layers are placed by depth as in METHOD.md: layer l of a
+Depth percentiles (docs/method.md#layer-window). Layers are placed by depth: layer l of a
 list of `depth` layers falls in bin int((l / depth) * 100 // 10), 0..9
 (computed exactly as (10 * l) // depth, the same number without float
 rounding), i.e. its depth percentile rounded down to a multiple of ten. The
@@ -83,7 +83,7 @@ PSI_FROM = ("first", "window_lo")
 # |g| variance below this fraction of E[g^2] is round-off of the one-pass formula: treated as zero.
 REL_VAR_TOL = 1e-10
 
-# window_lo/hi None = the task's chosen window (task config proxy_options.lswag), else every layer.
+# window_lo/hi None = the task's chosen window (task.proxy_options.lswag, from conf/derived/lswag_windows.yaml), else every layer.
 DEFAULTS = dict(window_lo=None, window_hi=None, variance_over="samples", mini_batches=2, psi_from="first")
 
 

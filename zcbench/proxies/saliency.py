@@ -87,7 +87,7 @@ def fisher(probe: Probe, weight_by_fan_in: bool = True) -> float:
     per channel, then broadcasts it to every weight of that channel
     (weight.shape[1:], i.e. C_in/groups * kh * kw for a conv, in_features for a
     linear) before summing all per-weight values; so each channel counts
-    fan-in times. False gives the plain sum over channels of METHOD.md section 3.
+    fan-in times. False gives the plain sum over channels (docs/method.md#fisher).
     A layer called several times in one forward adds one term per call.
     """
     shapes = {n: w.shape for n, w in probe.weights().items()}

@@ -17,12 +17,14 @@ its space's own extremes where they are known analytically (AutoFormer: the
 smallest and the largest subnet at the task's head and options),
 NAS-Bench-Suite-Zero's recorded params of the task's archs (NB101, NB301,
 TNB), or the parameters of every arch in the task's ground truth, built
-(small pools only). `python -m zcbench.proxies.size_prior` prints the prior
-of every task and, with --write, sets it in the task configs
-(proxy_options.swap_reg); a test checks the configs against this module.
+(small pools only). `zcbench-size-prior` (zcbench/cli/size_prior.py) prints
+the prior of every task and, with write=true, writes them all, with their
+ranges, to the generated zcbench/conf/derived/size_priors.yaml, which task
+loading merges under each task's config (zcbench/benchmarks/derived.py); a
+test checks that file against this module.
 
 NB201's prior itself was chosen with ground truth (CIFAR-100 accuracy), so
-`--calibrate` redoes that choice from the cached swap and params scores and
+`zcbench-size-prior calibrate=true` redoes that choice from the cached swap and params scores and
 records the archs it looked at in zcbench/conf/proxy/swap_reg_prior_archs.txt, beside
 the prior's config. Those archs come from the tuning half of the ensemble split
 (the archs LIBRA tunes on), and the leaderboard, the paper tables and the
@@ -31,13 +33,13 @@ ensemble with swap_reg as a member (zcbench/analysis/chosen_on.py).
 """
 from __future__ import annotations
 
-import argparse
 import math
 import random
-import re
 from pathlib import Path
+from typing import Any, Sequence
 
-from ..benchmarks.tasks import CONF_DIR, Task, ground_truth, load_task, task_names
+from ..benchmarks.derived import SIZE_PRIORS, write_entries
+from ..benchmarks.tasks import CONF_DIR, Task, ground_truth, load_task
 from ..errors import ZcbenchError
 from .swap_reg import NB201_MU, NB201_SIGMA
 
@@ -103,7 +105,7 @@ def write_prior_archs(path: Path, archs: list[str], grid: "pd.DataFrame", source
               f"{len(archs)} archs against {CALIBRATION_TASK} accuracy",
               f"# (Spearman {best['spearman']:.3f}; grid mu {list(GRID_MU)} x sigma {list(GRID_SIGMA)}, worst "
               f"{plain['spearman']:.3f}), drawn with random.Random({CALIBRATION_SEED}) from the tuning half of",
-              f"# the ensemble split of {source}. Written by `python -m zcbench.proxies.size_prior --calibrate`;",
+              f"# the ensemble split of {source}. Written by `zcbench-size-prior calibrate=true`.",
               "# (The first calibration did not record its archs; this one, on the cached scores, gives the same",
               "# prior.) Tables leave these archs out of swap_reg's evaluation and of ensembles that use it."]
     path.write_text("\n".join(header + archs) + "\n")
@@ -190,36 +192,33 @@ def task_prior(task: Task, data_root: str | Path | None) -> tuple[tuple[float, f
     return prior_from_range(*found), "every ground-truth arch, built", found
 
 
-def config_line(task: Task, data_root: str | Path | None) -> str:
-    """The proxy_options line that sets a task's swap_reg prior."""
+COMMAND = "zcbench-size-prior write=true"
+ABOUT = ("swap_reg's size prior per task: swap x exp(-(P - mu)^2 / sigma), P in thousands of parameters.\n"
+         "NB201's prior is calibrated (zcbench/conf/proxy/swap_reg.yaml); every other task gets it moved to its\n"
+         "own size range (zcbench/proxies/size_prior.py). provenance: that range and where it comes from.")
+
+
+def prior_entry(task: Task, data_root: str | Path | None) -> dict[str, Any]:
+    """A task's entry of the generated prior file: swap_reg's mu and sigma, and how they were chosen."""
     (mu, sigma), source, (lo, hi) = task_prior(task, data_root)
-    return (f"  swap_reg: {{mu: {mu!r}, sigma: {sigma!r}}}   # size prior for {lo:,.0f}-{hi:,.0f} thousand "
-            f"params ({source}; proxies/size_prior.py)")
-
-
-def write_prior(path: Path, line: str) -> None:
-    """Set (or replace) proxy_options.swap_reg in one task yaml, keeping the rest of the file as it is.
-
-    A top-level L-SWAG window block (zcbench.layers) that holds the file's
-    `proxy_options:` is moved inside the mapping, the form zcbench.layers
-    writes when the mapping exists, so that rerunning it keeps the prior.
-    """
-    from ..layer_selection import BLOCK_END, BLOCK_START
-
-    text = path.read_text()
-    text = re.sub(r"^  swap_reg: .*\n", "", text, flags=re.MULTILINE)
-    if f"\n{BLOCK_START}\n" in text:
-        head, rest = text.split(f"\n{BLOCK_START}\n", 1)
-        block, tail = rest.split(f"{BLOCK_END}\n", 1)
-        inner = [b for b in block.splitlines() if b != "proxy_options:"]
-        moved = ["  " + b if b.startswith("#") else b for b in [BLOCK_START, *inner, BLOCK_END]]
-        text = head + "\nproxy_options:\n" + "\n".join(moved) + "\n" + tail
-    if re.search(r"^proxy_options:\s*(#.*)?$", text, flags=re.MULTILINE):
-        text = re.sub(r"^(proxy_options:.*\n)", lambda m: m.group(1) + line + "\n", text, count=1,
-                      flags=re.MULTILINE)
+    if task.space == "nb201":
+        how = {"chosen_on": str(PRIOR_ARCHS.relative_to(CONF_DIR.parents[1])),
+               "criterion": f"grid mu x sigma, best Spearman with {CALIBRATION_TASK} accuracy"}
     else:
-        text = text.rstrip("\n") + "\nproxy_options:\n" + line + "\n"
-    path.write_text(text)
+        how = {"rule": f"mu = lo + {MU_POSITION:.4f} (hi - lo), sigma = {SIGMA_PER_RANGE2:.4f} (hi - lo)^2 "
+                       "(NB201's prior moved to this range)"}
+    return {"proxy_options": {"swap_reg": {"mu": mu, "sigma": sigma}},
+            "provenance": {"size_range_k": [round(lo, 3), round(hi, 3)], "range_from": source, **how}}
+
+
+def prior_entries(tasks: Sequence[str], data_root: str | Path | None) -> dict[str, dict[str, Any]]:
+    """task -> prior_entry, for these tasks."""
+    return {name: prior_entry(load_task(name), data_root) for name in tasks}
+
+
+def write_priors(entries: dict[str, dict[str, Any]], path: str | Path = SIZE_PRIORS) -> Path:
+    """The generated prior file, written whole from `entries` (prior_entries of every task)."""
+    return write_entries(path, entries, COMMAND, ABOUT)
 
 
 def run_calibration(scores: Path, out: Path = PRIOR_ARCHS) -> int:
@@ -227,8 +226,7 @@ def run_calibration(scores: Path, out: Path = PRIOR_ARCHS) -> int:
     from ..cache import load_scores
 
     if not scores.exists():
-        print(f"--scores {scores} does not exist; give a {CALIBRATION_TASK} scores.h5 or its folder")
-        return 2
+        raise ZcbenchError(f"scores={scores} does not exist; give a {CALIBRATION_TASK} scores.h5 or its folder")
     frame = load_scores(scores)
     frame = frame[frame["task"] == CALIBRATION_TASK]
     archs, grid, best = calibrate(frame)
@@ -240,27 +238,3 @@ def run_calibration(scores: Path, out: Path = PRIOR_ARCHS) -> int:
     write_prior_archs(out, archs, grid, str(scores))
     print(f"prior {best} reproduced on {len(archs)} archs; wrote them to {out}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> None:
-    import os
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help="set the priors in zcbench/conf/task/*.yaml")
-    parser.add_argument("--data-root", default=os.environ.get("ZCBENCH_DATA"))
-    parser.add_argument("--calibrate", action="store_true",
-                        help=f"instead: redo NB201's prior on --scores and write its archs to {PRIOR_ARCHS.name}")
-    parser.add_argument("--scores", type=Path, default=Path("results/cache") / CALIBRATION_TASK,
-                        help=f"{CALIBRATION_TASK} scores with swap and params (a scores.h5 or its folder)")
-    args = parser.parse_args(argv)
-    if args.calibrate:
-        raise SystemExit(run_calibration(args.scores))
-    for name in task_names():
-        line = config_line(load_task(name), args.data_root)
-        print(f"{name}: {line.strip()}")
-        if args.write:
-            write_prior(CONF_DIR / "task" / f"{name}.yaml", line)
-
-
-if __name__ == "__main__":
-    main()

@@ -14,18 +14,19 @@ scale in thousands^2, not a standard deviation.
 mu and sigma: the official repository takes them as arguments with no
 defaults (regularisation is off unless both are given) and ships no NB201
 script, and the paper's NB201 values could not be found in any source
-available to us. The defaults below are therefore calibrated (METHOD.md: an
+available to us. The defaults below are therefore calibrated (docs/method.md#open-choices: an
 OPEN choice takes the default that best reproduces the paper's number,
 rho = 0.90 on NB201 CIFAR-100): on 150 sampled NB201 networks (CIFAR-100
 accuracy, one batch of 64 CIFAR-10 images) a grid of mu x sigma peaks at
 mu = 1500, sigma = 1e6 (rho 0.83; plain SWAP 0.76, params 0.73); see
-zcbench/conf/proxy/swap_reg.yaml. That first sample was not recorded; `python -m
-zcbench.proxies.size_prior --calibrate` redoes the choice on 150 tuning-half
+zcbench/conf/proxy/swap_reg.yaml. That first sample was not recorded; `zcbench-size-prior
+calibrate=true` redoes the choice on 150 tuning-half
 archs of the committed NB201 CIFAR-100 cache (same grid, same winner, rho
 0.828) and records them in zcbench/conf/proxy/swap_reg_prior_archs.txt, which the leaderboard,
 the paper tables and the NB201 validation leave out of swap_reg's evaluation. They are NOT the paper's values. They fit NB201
-(P between 73 and 1,532 thousand parameters); every other task's config sets
-NB201's prior moved to its own size range (size_prior.py). Through the
+(P between 73 and 1,532 thousand parameters); every other task gets
+NB201's prior moved to its own size range (size_prior.py; the generated
+zcbench/conf/derived/size_priors.yaml). Through the
 harness mu and sigma come from the task. With either left None (a task
 without a prior) there is no regularisation, as in the official code, and
 swap_reg equals swap.

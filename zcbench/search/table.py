@@ -1,4 +1,4 @@
-"""python -m zcbench.search.table: the searches of results/search.md, then the report itself.
+"""The searches of results/search.md, then the report itself (zcbench-search-table, zcbench/cli/search_table.py).
 
 Two kinds of rows:
 - whole space (NB201, every cell has ground truth): networks are scored as the search goes, so
@@ -9,11 +9,10 @@ Two kinds of rows:
   fitness searches the same archs and none of them informed LIBRA's choice.
 
 Whole-space searches resume from results/search/cache/<task>/scores.h5 (committed), so a rerun
-computes nothing new; pool searches copy their rows from the committed caches into runs/search_pools/. `--skip-computed` runs only what the caches already answer (no network is built).
+computes nothing new; pool searches copy their rows from the committed caches into runs/search_pools/. `skip_computed=true` runs only what the caches already answer (no network is built).
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 from dataclasses import dataclass, field
@@ -111,7 +110,7 @@ def covered(block: Block, fitness: str, pool: Path) -> bool:
 
 def run_block(block: Block, skip_computed: bool) -> list[dict]:
     """Run a block's searches (each resumes from the task's search cache); their summary rows."""
-    from .__main__ import compose
+    from .config import compose
     from .driver import run_search
 
     if block.computed and skip_computed:
@@ -190,20 +189,16 @@ def plot_task(task: str, where: str, rows: pd.DataFrame) -> Path | None:
     return path
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--skip-computed", action="store_true",
-                        help="do not run the searches that score networks; read their earlier outputs")
-    parser.add_argument("--report-only", action="store_true",
-                        help="run no search: rewrite the report from the searches' earlier outputs")
-    parser.add_argument("--out", default="results/search.md")
-    args = parser.parse_args(argv)
+def write_search_report(out: str | Path = "results/search.md", skip_computed: bool = False,
+                        report_only: bool = False) -> Path:
+    """Run the grid's searches (or, report_only, read their earlier outputs) and write the report `out`
+    with results/search/summary.csv; skip_computed reads the searches that score networks instead."""
     skipped_file = OUT / "skipped.txt"
-    if args.report_only:
+    if report_only:
         rows = [row for block in GRID for row in _read_existing(block)]
         SKIPPED.extend(skipped_file.read_text().splitlines() if skipped_file.exists() else [])
     else:
-        rows = [row for block in GRID for row in run_block(block, args.skip_computed)]
+        rows = [row for block in GRID for row in run_block(block, skip_computed)]
         skipped_file.write_text("".join(f"{x}\n" for x in SKIPPED))
     table = pd.DataFrame(rows)
     table.to_csv(OUT / "summary.csv", index=False)
@@ -213,9 +208,5 @@ def main(argv: list[str] | None = None) -> None:
         path = plot_task(task, where, g)
         if path is not None:
             plots[(task, where)] = path
-    write_report(table, plots, Path(args.out), NOT_RUN, SKIPPED)
-    print(f"[search.table] wrote {args.out} and {OUT / 'summary.csv'}")
-
-
-if __name__ == "__main__":
-    main()
+    write_report(table, plots, Path(out), NOT_RUN, SKIPPED)
+    return Path(out)

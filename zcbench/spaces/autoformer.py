@@ -19,7 +19,7 @@ from .autoformer_encoding import AutoFormerChoices, Subnet, parse_subnet, sample
 from .autoformer_net import POOLS, QKV_RULES, AutoFormerNet, ViTOptions
 from .base import SearchSpace
 
-#: Supernet choices of AutoFormer's three spaces (docs/METHOD.md section 1).
+#: Supernet choices of AutoFormer's three spaces (docs/method.md#vision-transformers).
 CHOICES: dict[str, AutoFormerChoices] = {
     "autoformer_t": AutoFormerChoices((192, 216, 240), (12, 13, 14), (3.5, 4.0), (3, 4)),
     "autoformer_s": AutoFormerChoices((320, 384, 448), (12, 13, 14), (3.0, 3.5, 4.0), (5, 6, 7)),

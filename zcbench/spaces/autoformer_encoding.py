@@ -22,7 +22,7 @@ from ..errors import InvalidArchError
 
 @dataclass(frozen=True)
 class AutoFormerChoices:
-    """The values a space allows (Cream/AutoFormer supernet configs, docs/METHOD.md)."""
+    """The values a space allows (Cream/AutoFormer supernet configs, docs/method.md#vision-transformers)."""
 
     embed_dims: tuple[int, ...]
     depths: tuple[int, ...]
