@@ -12,8 +12,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from zcbench.benchmarks import read_ground_truth
-from zcbench.benchmarks.tasks import CONF_DIR
+from zcbench.tasks import read_ground_truth
+from zcbench.tasks.task import CONF_DIR
 from zcbench.build import build, compose_build, read_benchmark, read_records
 from zcbench.errors import ZcbenchError
 from zcbench.training import Recipe, _augment, train_and_evaluate

@@ -15,7 +15,7 @@ from hydra.errors import MissingConfigException
 from omegaconf import open_dict
 
 import zcbench
-from zcbench.benchmarks.tasks import CONF_DIR, Task, load_task, task_names
+from zcbench.tasks.task import CONF_DIR, Task, load_task, task_names
 from zcbench.errors import DataNotFoundError, InvalidArchError, ProxyFailure, UnknownNameError, ZcbenchError
 from zcbench.harness import compose, resolve_proxies, run, sample_archs
 from zcbench.proxies import PROXIES

@@ -1,4 +1,4 @@
-"""Tests for zcbench.datasets: readers, load_batch, fallbacks and the source text."""
+"""Tests for zcbench.inputs.datasets: readers, load_batch, fallbacks and the source text."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from zcbench import datasets as ds
+from zcbench.inputs import datasets as ds
 from zcbench.errors import UnknownNameError, ZcbenchError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -257,6 +257,29 @@ def test_unknown_dataset_lists_valid() -> None:
         ds.load_batch("mnist", None, 4, seed=0)
     for name in ("cifar10", "cifar100", "imagenet16_120"):
         assert name in str(info.value)
+
+
+ALL_DATASETS = ["chaoyang", "cifar10", "cifar100", "flowers102", "imagenet", "imagenet16_120", "pets",
+                "spherical_cifar100", "svhn", "taskonomy"]
+
+
+def test_every_dataset_resolves_from_a_fresh_interpreter() -> None:
+    """Importing only the loader must know every dataset: no module is imported for its side effect."""
+    import subprocess
+    import sys
+
+    code = ("from zcbench.inputs.datasets import DATASETS, load_batch; "
+            "print(','.join(sorted(DATASETS.names())))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().split(",") == ALL_DATASETS
+
+
+def test_dataset_registry_is_the_shared_registry_kind() -> None:
+    from zcbench.registry import Registry
+
+    assert isinstance(ds.DATASETS, Registry)
+    with pytest.raises(ValueError, match="registered twice"):
+        ds.DATASETS.add("cifar10", ds.DATASETS.get("cifar10"))
 
 
 @pytest.mark.parametrize("content", [b"not a pickle at all", b"", b"\x80\x02}q\x00(X"])

@@ -13,8 +13,8 @@ from zcbench.ensembles import ENSEMBLES, MissingMembersError, evaluate, log_rank
 from zcbench.ensembles.information import (auto_bins, conditional_entropy, discretise, entropy,
                                            information_gain)
 from zcbench.ensembles.libra import select
-from zcbench.ensembles.table import (ScoreTable, kendall_failed_last, ranks_failed_last,
-                                     spearman_failed_last)
+from zcbench.analysis.stats import kendall_failed_last, ranks_failed_last, spearman_failed_last
+from zcbench.ensembles.table import ScoreTable
 from zcbench.errors import UnknownNameError, ZcbenchError
 
 

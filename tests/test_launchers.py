@@ -10,7 +10,7 @@ import pytest
 from hydra import compose as hydra_compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from zcbench.benchmarks.tasks import CONF_DIR
+from zcbench.tasks.task import CONF_DIR
 from zcbench.cache import read_h5, write_h5
 from zcbench.harness import compose
 from zcbench.launch import merge_group, plan_job, shard_path

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from zcbench.benchmarks import derived
-from zcbench.benchmarks.derived import read_entries
-from zcbench.benchmarks.tasks import CONF_DIR, Task, load_task, task_names
+from zcbench.tasks import derived
+from zcbench.tasks.derived import read_entries
+from zcbench.tasks.task import CONF_DIR, Task, load_task, task_names
 from zcbench.errors import BadOptionError
 from zcbench.harness import apply_task_options, compose
 from zcbench.layer_selection import (LSWAG_PROXIES, StatsJournal, Window, bin_summary, choose_window,

@@ -10,10 +10,11 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from zcbench.benchmarks.tasks import CONF_DIR
+from zcbench.tasks.task import CONF_DIR
 from zcbench.errors import UnknownNameError
 from zcbench.proxies import PROXIES, Probe, score_network
 from zcbench.proxies.base import Needs
+from zcbench.proxies.registry import proxy, signature_options
 
 from conftest import ce_grad, linear_case, tiny_cnn, tiny_vit
 
@@ -49,12 +50,45 @@ def test_conformance(name, kind, tiny_batch):
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_proxy_has_a_config(name):
-    """zcbench/conf/proxy/<name>.yaml exists, is packaged under proxy.<name>, and states the proxy's defaults."""
+    """zcbench/conf/proxy/<name>.yaml exists, is packaged under proxy.<name>, and states the signature's defaults.
+
+    The function signature is the one source of a default: the registry reads it from
+    there, and the YAML (which Hydra needs) must repeat every value exactly, since its
+    values enter the cache key. Task-only options are in the signature, not the YAML.
+    """
     path = CONF_DIR / "proxy" / f"{name}.yaml"
     assert path.read_text().splitlines()[0] == f"# @package proxy.{name}"
-    assert OmegaConf.to_container(OmegaConf.load(path)) == PROXIES.get(name).defaults
+    registered = PROXIES.get(name)
+    in_signature = signature_options(registered.fn)
+    in_yaml = OmegaConf.to_container(OmegaConf.load(path))
+    assert in_yaml == {k: v for k, v in in_signature.items() if k not in registered.task_only}
+    assert {**registered.defaults, **registered.task_only} == in_signature
     defaults = OmegaConf.load(CONF_DIR / "proxy" / "all.yaml").defaults
     assert name in list(defaults)
+
+
+def test_proxy_options_need_signature_defaults():
+    """An option without a default in the signature is refused at registration, naming it."""
+    def no_default(probe, k):
+        return 0.0
+
+    with pytest.raises(TypeError, match=r"no_default: options \['k'\] need a default"):
+        proxy("test_no_default", orientation="test only")(no_default)
+    assert "test_no_default" not in PROXIES
+
+
+def test_task_only_options_come_from_the_signature():
+    def with_task_option(probe, a: int = 1, only_tasks: str | None = None):
+        return 0.0
+
+    proxy("test_task_only", orientation="test only", task_only=("only_tasks",))(with_task_option)
+    try:
+        registered = PROXIES.get("test_task_only")
+        assert registered.defaults == {"a": 1} and registered.task_only == {"only_tasks": None}
+    finally:
+        PROXIES._items.pop("test_task_only")
+    with pytest.raises(TypeError, match="task_only names \\['missing'\\]"):
+        proxy("test_task_only", orientation="test only", task_only=("missing",))(with_task_option)
 
 
 def test_all_config_lists_only_registered_proxies():

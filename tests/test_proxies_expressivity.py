@@ -15,7 +15,7 @@ import zcbench.proxies.az_nas as az_nas
 import zcbench.proxies.meco  # noqa: F401  (registers)
 import zcbench.proxies.ntk  # noqa: F401  (registers)
 import zcbench.proxies.zen  # noqa: F401  (registers)
-from zcbench.benchmarks.tasks import CONF_DIR
+from zcbench.tasks.task import CONF_DIR
 from zcbench.proxies import PROXIES, Probe, score_network
 
 from conftest import tiny_cnn, tiny_vit
@@ -272,7 +272,7 @@ def test_random_crops_are_crops_of_one_channel():
 def test_linear_regions_on_tenas_reduced_nb201_cell(real_data):
     """auto = TE-NAS's thin cell on NB201: a cell of 'none' edges has one region, and the
     count is seeded, bounded by the 3,000 crops and far from the 64-image saturation."""
-    from zcbench.datasets import load_batch
+    from zcbench.inputs.datasets import load_batch
     from zcbench.spaces import get_space
 
     space = get_space("nb201")
@@ -296,7 +296,7 @@ def test_linear_regions_on_tenas_reduced_nb201_cell(real_data):
 
 def test_linear_regions_on_the_reduced_tnb_micro_cell(real_data):
     """TNB micro: the same reduced cell as NB201's (its cell has NB201's shape); macro has none."""
-    from zcbench.datasets import load_batch
+    from zcbench.inputs.datasets import load_batch
     from zcbench.spaces import get_space
 
     batch = load_batch("cifar10", real_data, 8, seed=0)

@@ -336,7 +336,7 @@ def test_three_lswag_proxies_and_gradsign_share_passes(tiny_batch, monkeypatch):
 def test_config_matches_registered_defaults(name):
     from omegaconf import OmegaConf
 
-    from zcbench.benchmarks.tasks import CONF_DIR
+    from zcbench.tasks.task import CONF_DIR
 
     path = CONF_DIR / "proxy" / f"{name}.yaml"
     assert path.read_text().splitlines()[0] == f"# @package proxy.{name}"

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zcbench.benchmarks.tasks import load_task
+from zcbench.tasks.task import load_task
 from zcbench.proxies import Probe, score_network
 from zcbench.spaces import get_space
 

@@ -8,8 +8,8 @@ from scipy import stats
 
 from zcbench.analysis.proxy_validation import markdown, reference_for, validation_table
 from zcbench.analysis.reference import published_spearman, suite_zero_archs, suite_zero_spearman
-from zcbench.benchmarks import read_ground_truth
-from zcbench.benchmarks.tasks import ground_truth, load_task
+from zcbench.tasks import read_ground_truth
+from zcbench.tasks.task import ground_truth, load_task
 from zcbench.cache import ScoreCache
 from zcbench.harness import sample_archs
 from zcbench.proxies import PROXIES

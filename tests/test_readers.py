@@ -1,4 +1,4 @@
-"""Tests for the ground-truth readers in zcbench.benchmarks."""
+"""Tests for the ground-truth readers in zcbench.tasks."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from zcbench.benchmarks import READERS, GroundTruthFormatError, read_ground_truth
+from zcbench.tasks import READERS, GroundTruthFormatError, read_ground_truth
 from zcbench.errors import DataNotFoundError, UnknownNameError, ZcbenchError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from zcbench.benchmarks import read_ground_truth
-from zcbench.benchmarks.readers import GroundTruthFormatError
-from zcbench.benchmarks.tasks import ground_truth, load_task, task_names
-from zcbench.datasets import load_batch, load_split
+from zcbench.tasks import read_ground_truth
+from zcbench.tasks.readers import GroundTruthFormatError
+from zcbench.tasks.task import ground_truth, load_task, task_names
+from zcbench.inputs.datasets import load_batch, load_split
 from zcbench.errors import DataNotFoundError, UnknownNameError
 from zcbench.harness import compose, run
 from zcbench.spaces import get_space

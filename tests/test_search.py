@@ -138,7 +138,7 @@ def test_search_through_the_cache_writes_its_tables_and_a_rerun_scores_nothing(t
     assert summary.loc[0, "mean_accuracy"] == pytest.approx(largest)
     assert (tmp_path / "out" / "plot.png").stat().st_size > 0
     assert run_search(cfg).found["computed"].tolist() == [0, 0]  # a rerun resumes from the cache
-    cached_only = compose([*cfg_args, "compute=false"])
+    cached_only = compose([*cfg_args, "compute=false", "plot=false"])  # as zcbench-search-table runs it
     assert run_search(cached_only).summary["mean_accuracy"] == pytest.approx(largest)
     pool.write_text(all_archs()[1] + "\n")  # never scored
     with pytest.raises(ZcbenchError, match="compute=false"):
@@ -169,3 +169,58 @@ def test_mutations_give_a_different_valid_arch(name):
 def test_a_space_without_mutation_says_so():
     with pytest.raises(Exception, match="no mutation operator"):
         get_space("nb101").mutate("x", random.Random(0))
+
+
+def test_published_values_each_have_a_value_a_metric_and_a_source():
+    from zcbench.search.published import METRICS, load_published
+
+    published = load_published()
+    assert published["entries"] and published["missing"]
+    for e in published["entries"]:
+        float(e["value"])
+        assert e["metric"] in METRICS and e["task"].startswith("nb201_")
+        source = published["sources"][e["source"]]
+        assert source["cite"].strip() and source["where"].strip()
+    optimum = {e["task"]: float(e["value"]) for e in published["entries"]
+               if e["method"].startswith("optimum") and e["metric"] == "validation"}
+    assert all(float(e["value"]) <= optimum[e["task"]] for e in published["entries"] if e["metric"] == "validation")
+
+
+def test_a_published_entry_without_a_source_is_an_error(tmp_path):
+    from zcbench.search.published import load_published
+
+    bad = tmp_path / "published.yaml"
+    bad.write_text("sources: {a: {cite: x, where: y}}\n"
+                   "entries: [{method: m, task: nb201_cifar10, metric: validation, value: '90.1', source: b}]\n")
+    with pytest.raises(ZcbenchError, match="source='b'; valid: a"):
+        load_published(bad)
+    bad.write_text(bad.read_text().replace("metric: validation", "metric: valid").replace("source: b", "source: a"))
+    with pytest.raises(ZcbenchError, match="metric='valid'; valid: validation, test"):
+        load_published(bad)
+
+
+def test_proxy_tail_groups_the_highest_scoring_cells():
+    from zcbench.search.proxy_tail import nb201_ops, top_groups
+
+    conv1, conv3 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|", \
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    other = all_archs()[:2]
+    frame = pd.DataFrame({"arch": [conv1, conv3, *other], "score": [4.0, 3.0, 2.0, 1.0], "accuracy": [86, 91, 80, 70]})
+    groups = top_groups(frame, [1, 2, 4], ["a", "b", "c"]).set_index("top")
+    assert groups.loc["a", "top_arch"] == conv1 and groups.loc["a", "nor_conv_1x1"] == 1.0
+    assert groups.loc["b", "mean_accuracy"] == 88.5 and groups.loc["b", "nor_conv_3x3"] == 0.5
+    assert groups.loc["c", "spearman"] == pytest.approx(0.8) and groups.loc["b", "min_score"] == 3.0
+    with pytest.raises(ValueError, match="not an NB201 cell"):
+        nb201_ops("embed_dim=192;depth=12")
+
+
+def test_compose_works_inside_a_running_hydra_app():
+    """zcbench-search-table composes search configs while its own Hydra app is initialised."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from zcbench.search.config import SEARCH_CONF, compose
+
+    with initialize_config_dir(config_dir=str(SEARCH_CONF.parent), version_base=None):
+        assert compose(["task=nb201_cifar100"]).task.name == "nb201_cifar100"
+        assert GlobalHydra.instance().is_initialized()  # the app's state is back

@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from zcbench.benchmarks.derived import SIZE_PRIORS, derived_proxy_options, read_entries
-from zcbench.benchmarks.tasks import load_task, task_names
+from zcbench.tasks.derived import SIZE_PRIORS, derived_proxy_options, read_entries
+from zcbench.tasks.task import load_task, task_names
 from zcbench.layer_selection import Window, write_window
 from zcbench.proxies.scoring import score_network
 from zcbench.proxies.size_prior import (NB201_PRIOR, NB201_RANGE_K, autoformer_range_k, prior_entries,

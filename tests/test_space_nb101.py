@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 import zcbench
-from zcbench.benchmarks import READERS, GroundTruthFormatError, read_ground_truth
-from zcbench.benchmarks.tasks import ground_truth, load_task
+from zcbench.tasks import READERS, GroundTruthFormatError, read_ground_truth
+from zcbench.tasks.task import ground_truth, load_task
 from zcbench.errors import DataNotFoundError, InvalidArchError, ZcbenchError
 from zcbench.harness import compose, run
 from zcbench.spaces import SPACES, get_space

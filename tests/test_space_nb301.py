@@ -12,9 +12,9 @@ import torch
 from conftest import data_root, missing_data
 
 import zcbench
-from zcbench.benchmarks import read_ground_truth
-from zcbench.benchmarks.readers import GroundTruthFormatError
-from zcbench.benchmarks.tasks import ground_truth, load_task
+from zcbench.tasks import read_ground_truth
+from zcbench.tasks.readers import GroundTruthFormatError
+from zcbench.tasks.task import ground_truth, load_task
 from zcbench.errors import DataNotFoundError, InvalidArchError, ZcbenchError
 from zcbench.harness import compose, run
 from zcbench.spaces import get_space

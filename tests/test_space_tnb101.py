@@ -12,15 +12,15 @@ import torch
 from PIL import Image
 
 import zcbench
-from zcbench.benchmarks.tasks import LOSSES, ground_truth, load_task
-from zcbench.datasets import Batch, clear_cache, load_batch
+from zcbench.tasks.task import LOSSES, ground_truth, load_task
+from zcbench.inputs.datasets import Batch, clear_cache, load_batch
 from zcbench.errors import DataNotFoundError, InvalidArchError, UnknownNameError, ZcbenchError
 from zcbench.harness import compose, run
-from zcbench.benchmarks.tnb101_targets import cut_tiles, jigsaw_permutations
+from zcbench.tasks.tnb101_targets import cut_tiles, jigsaw_permutations
 from zcbench.proxies.size import count_flops
 from zcbench.spaces import SPACES, get_space
 from zcbench.spaces.tnb101_encoding import all_macro, all_micro
-from zcbench.targets import make_targets
+from zcbench.tasks.targets import make_targets
 
 from conftest import data_root, missing_data
 

@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from zcbench.benchmarks.tasks import load_task, task_names
+from zcbench.tasks.task import load_task, task_names
 from zcbench.errors import InvalidArchError
 from zcbench.spaces import SPACES, get_space
 

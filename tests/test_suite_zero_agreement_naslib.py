@@ -55,8 +55,8 @@ from scipy import stats
 
 import zcbench.proxies.jacobian  # noqa: F401  (registers jacov, epe_nas)
 import zcbench.proxies.saliency  # noqa: F401  (registers l2_norm, plain, grasp, fisher)
-from zcbench.benchmarks import read_ground_truth
-from zcbench.datasets import load_batch
+from zcbench.tasks import read_ground_truth
+from zcbench.inputs.datasets import load_batch
 from zcbench.proxies import score_network
 from zcbench.spaces import get_space
 

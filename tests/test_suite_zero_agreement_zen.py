@@ -20,7 +20,7 @@ import torch
 from scipy.stats import spearmanr
 
 import zcbench.proxies.zen  # noqa: F401  (registers)
-from zcbench.benchmarks import read_ground_truth
+from zcbench.tasks import read_ground_truth
 from zcbench.proxies import score_network
 from zcbench.spaces import get_space
 

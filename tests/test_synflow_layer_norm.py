@@ -7,7 +7,7 @@ import random
 import pytest
 import torch
 
-from zcbench.benchmarks.tasks import load_task
+from zcbench.tasks.task import load_task
 from zcbench.errors import BadOptionError
 from zcbench.harness import apply_task_options
 from zcbench.proxies import score_network

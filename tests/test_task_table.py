@@ -9,7 +9,7 @@ from scipy import stats
 from zcbench.analysis.proxy_validation import full_space_scores, reference_for, reference_on_archs
 from zcbench.analysis.reference import suite_zero_spearman
 from zcbench.analysis.task_table import cnn_tasks, grid, task_table
-from zcbench.benchmarks.tasks import ground_truth, load_task
+from zcbench.tasks.task import ground_truth, load_task
 from zcbench.cli.task_table import run
 from zcbench.harness import compose, sample_archs
 from test_proxy_validation import _write

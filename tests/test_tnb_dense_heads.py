@@ -10,7 +10,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from zcbench.analysis.proxy_validation import full_space_scores
-from zcbench.benchmarks.tasks import load_task
+from zcbench.tasks.task import load_task
 from zcbench.errors import BadOptionError
 from zcbench.harness import apply_task_options
 from zcbench.proxies import score_network

@@ -79,7 +79,7 @@ def test_committed_tables_are_what_the_command_computes(real_data):
 
 
 def test_config_names_known_tasks_and_runs():
-    from zcbench.benchmarks.tasks import task_names
+    from zcbench.tasks.task import task_names
     from zcbench.harness import compose
 
     cfg = compose([], config_name="vit_tables")

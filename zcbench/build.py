@@ -41,8 +41,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from .benchmarks.tasks import Task
-from .datasets import load_split
+from .tasks.task import Task
+from .inputs.datasets import load_split
 from .errors import CacheError, ZcbenchError
 from .harness import arch_seed, pick_device, sample_from_space
 from .proxies.size import count_flops

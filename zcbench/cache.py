@@ -15,6 +15,12 @@ A row's key is (task, proxy, arch, seed, settings). `settings` spells out
 everything else that changes a score (batch size, input images, resolution,
 proxy options); `proxy_version` is the version of the proxy code that computed
 it, and a row whose version differs from the registered proxy is recomputed.
+`computation` is the task's computation key (zcbench/tasks/computation.py): rows of
+two tasks with the same key and the same (proxy, arch, seed, settings) hold the same
+score, so a run reuses them (zcbench/sharing.py). The column is optional in version 2:
+files and journals written before it existed (or by an older zcbench, which ignores
+and drops it) lack it, and reading fills it from the row's task name where that task
+is still defined (else "").
 
 Crash safety: new rows go first to an append-only journal next to the file
 (`<file>.journal`, one JSON line per row, flushed and fsynced per network).
@@ -49,9 +55,10 @@ from .errors import CacheError
 FORMAT, FORMAT_VERSION = "zcbench-scores", 2
 READABLE_VERSIONS = (1, 2)
 KEY = ["task", "proxy", "arch", "seed", "settings"]
-SCORE_COLUMNS = KEY + ["score", "seconds", "error", "proxy_version"]
+SCORE_COLUMNS = KEY + ["score", "seconds", "error", "proxy_version", "computation"]
 TRUTH_COLUMNS = ["task", "arch", "accuracy"]
-_STRING = {"task", "proxy", "arch", "settings", "error", "proxy_version"}
+_STRING = {"task", "proxy", "arch", "settings", "error", "proxy_version", "computation"}
+_OPTIONAL = {"computation"}  # absent from older files and journals: filled on read (_fill_computation)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -68,7 +75,19 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             frame[c] = frame[c].astype("int64")
         else:
             frame[c] = frame[c].astype("float64")
+    if "computation" in columns:
+        frame = _fill_computation(frame)
     return frame.reset_index(drop=True)
+
+
+def _fill_computation(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows without a computation key get their task's, where that task is still defined."""
+    blank = frame["computation"] == ""
+    if blank.any():
+        from .tasks.computation import task_computation  # only for rows written before the column
+
+        frame.loc[blank, "computation"] = frame.loc[blank, "task"].map(task_computation)
+    return frame
 
 
 def read_h5(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -90,11 +109,14 @@ def read_h5(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                              f"versions {', '.join(map(str, READABLE_VERSIONS))}")
         tables = []
         for group, columns in (("scores", SCORE_COLUMNS), ("truth", TRUTH_COLUMNS)):
+            stored = [c for c in columns if c not in _OPTIONAL or c in f[group]]
             try:
-                data = {c: f[group][c][()] for c in columns}
-                uniques = {c: f[group][f"{c}__values"][()] for c in columns if c in _STRING and version >= 2}
+                data = {c: f[group][c][()] for c in stored}
+                uniques = {c: f[group][f"{c}__values"][()] for c in stored if c in _STRING and version >= 2}
             except KeyError as err:
                 raise CacheError(f"{path} is missing {group}/{err.args[0]}: the file is damaged") from None
+            for c in set(columns) - set(stored):
+                data[c] = np.full(len(data[columns[0]]), "", dtype=object)
             for c in columns:
                 if c in _STRING:
                     text = uniques.get(c, data[c])
@@ -240,10 +262,10 @@ class ScoreCache:
     # -------------------------------------------------------------- internals
     @staticmethod
     def _row(r: Mapping) -> dict:
-        missing = [c for c in SCORE_COLUMNS if c not in r]
+        missing = [c for c in SCORE_COLUMNS if c not in r and c not in _OPTIONAL]
         if missing:
             raise ValueError(f"score row lacks columns {missing}")
-        row = {c: r[c] for c in SCORE_COLUMNS}
+        row = {c: r.get(c, "") for c in SCORE_COLUMNS}
         row["seed"] = int(row["seed"])
         row["score"] = float(row["score"])
         row["seconds"] = float(row["seconds"])
@@ -357,8 +379,9 @@ def load_scores(path: str | Path) -> pd.DataFrame:
     """All scores of a file (or of every *.h5 in a directory) joined with ground truth.
 
     Columns: task, arch, proxy, seed, score, seconds, accuracy (NaN where no
-    ground truth), error ("" when the proxy succeeded), settings, proxy_version.
-    Rows still in a journal (a running or killed run) are included; nothing is written.
+    ground truth), error ("" when the proxy succeeded), settings, proxy_version,
+    computation (the task's computation key, "" where unknown). Rows still in a journal
+    (a running or killed run) are included; nothing is written.
     """
     path = Path(path)
     if path.is_dir():  # a file killed before its first checkpoint exists only as a journal

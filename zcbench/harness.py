@@ -15,9 +15,9 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from .analysis import correlation_table, score_summary
-from .benchmarks.tasks import CONF_DIR, LOSSES, Task, ground_truth
+from .tasks.task import CONF_DIR, LOSSES, Task, ground_truth
 from .cache import ScoreCache, load_scores
-from .datasets import Batch, load_batch
+from .inputs.datasets import Batch, load_batch
 from .ensembles import ENSEMBLES
 from .ensembles.as_proxy import (EnsembleSkipped, ensemble_options, member_proxies, not_applicable,
                                  score_over_archs, selectable_names)
@@ -25,9 +25,11 @@ from .errors import InvalidArchError, UnknownNameError, ZcbenchError, failure_re
 from .options import check_options, check_out_dir, parse_shard  # noqa: F401  (parse_shard: public here too)
 from .proxies import PROXIES, score_network
 from .proxies.base import TaskTraits
+from .proxies.configs import config_options
 from .protocol import InputGroup, describe, input_groups
+from .sharing import SharedScores
 from .spaces import SearchSpace, get_space
-from .targets import make_targets
+from .tasks.targets import make_targets
 
 
 @dataclass
@@ -63,12 +65,6 @@ def _selection(selection: Any) -> dict[str, dict[str, Any]]:
     return chosen
 
 
-def configured_options(name: str) -> dict[str, Any]:
-    """A proxy's options as zcbench/conf/proxy/<name>.yaml sets them (what `proxy=<name>` composes)."""
-    path = CONF_DIR / "proxy" / f"{name}.yaml"
-    return dict(OmegaConf.to_container(OmegaConf.load(path), resolve=True) or {}) if path.exists() else {}
-
-
 def resolve_ensembles(selection: Any) -> dict[str, dict[str, Any]]:
     """The ensembles of the `proxy` selection (e.g. proxy=[nwot,az_nas]), options checked and filled."""
     return {name: ensemble_options(name, options) for name, options in _selection(selection).items()
@@ -89,7 +85,7 @@ def resolve_proxies(selection: Any, has_truth: bool = True) -> dict[str, dict[st
         if ENSEMBLES.get(name).tuned and not has_truth:
             continue
         for member in member_proxies(name, options):
-            members.setdefault(member, configured_options(member))
+            members.setdefault(member, config_options(member))
     for name, options in _selection(selection).items():
         if name not in ENSEMBLES:
             chosen[name] = options
@@ -221,6 +217,7 @@ class Setup:
     loss_fn: Any
     device: torch.device
     seed: int
+    computation: str = ""  # the computation key recorded with each row (run(): the task's as configured)
 
 
 def prepare(cfg: DictConfig, what: str = "") -> Setup:
@@ -272,7 +269,7 @@ def prepare(cfg: DictConfig, what: str = "") -> Setup:
     if task.target != "classes":
         print(f"[zcbench] targets: {made.source}")
     return Setup(task, space, truth, archs, batch, batch.inputs.to(device), targets.to(device),
-                 LOSSES.get(task.loss), device, seed)
+                 LOSSES.get(task.loss), device, seed, task.computation)
 
 
 def build_network(setup: Setup, arch: str) -> torch.nn.Module:
@@ -283,15 +280,21 @@ def build_network(setup: Setup, arch: str) -> torch.nn.Module:
 
 def score_arch(setup: Setup, cache: ScoreCache, arch: str, proxies: Mapping[str, Mapping[str, Any]],
                settings: Mapping[str, str], versions: Mapping[str, str],
-               retry_failed: bool = False) -> dict[str, tuple[float, float, str]]:
+               retry_failed: bool = False, shared: SharedScores | None = None) -> dict[str, tuple[float, float, str]]:
     """Score on `arch` the proxies the cache lacks, add their rows to it; {} when all were cached.
 
-    Returns {proxy: (score, seconds, error)} of what was computed. Shared by the proxy run and
-    the search (zcbench.search), so both build, score and cache a network the same way.
+    Scores that `shared` holds (computed for a task with the same computation key) are copied
+    into the cache instead of computed. Returns {proxy: (score, seconds, error)} of what was
+    computed. Shared by the proxy run and the search (zcbench.search), so both build, score and
+    cache a network the same way.
     """
     task, seed = setup.task.name, setup.seed
     todo = [p for p in proxies if not cache.has(task, p, arch, seed, settings[p], versions[p],
                                                 retry_failed=retry_failed)]
+    if shared is not None and todo:
+        reused = shared.take(todo, arch, seed, settings, retry_failed)
+        cache.add(reused)
+        todo = [p for p in todo if p not in {r["proxy"] for r in reused}]
     if not todo:
         return {}
     try:
@@ -310,7 +313,8 @@ def score_arch(setup: Setup, cache: ScoreCache, arch: str, proxies: Mapping[str,
     if setup.device.type == "cuda":
         torch.cuda.empty_cache()  # hand back this network's blocks: sizes vary from arch to arch
     cache.add({"task": task, "proxy": p, "arch": arch, "seed": seed, "settings": settings[p],
-               "score": s, "seconds": t, "error": e, "proxy_version": versions[p]}
+               "score": s, "seconds": t, "error": e, "proxy_version": versions[p],
+               "computation": setup.computation}
               for p, (s, t, e) in results.items())
     return results
 
@@ -337,6 +341,7 @@ def run(cfg: DictConfig) -> RunResult:
         scores_path = out_dir / f"scores.shard-{shard[0]}-of-{shard[1]}.h5"
     cache = ScoreCache(scores_path)
     versions = {name: PROXIES.get(name).version for name in proxies}
+    shared = SharedScores.gather(task.name, task.computation, cache, out_dir, _share_from(cfg), versions)
     settings: dict[str, str] = {}
     skipped = {name: reason for name in ensembles if (reason := not_applicable(name, task.name, task.has_truth))}
     for name, reason in skipped.items():
@@ -345,6 +350,8 @@ def run(cfg: DictConfig) -> RunResult:
     failed = 0
     for group in groups:
         setup = prepare(_group_config(cfg, group), what=f", proxies {', '.join(group.proxies)}")
+        # the group's cheaper input is in each row's settings; the rows keep the task's own key
+        setup = dataclasses.replace(setup, computation=task.computation)
         for line in describe([group], own):
             print(line)
         chosen, group_skipped = applicable({p: proxies[p] for p in group.proxies},
@@ -355,7 +362,7 @@ def run(cfg: DictConfig) -> RunResult:
         archs = setup.archs[shard[0]::shard[1]] if shard else setup.archs
         settings.update({name: settings_key(setup.batch, opts, setup.task.space_options)
                          for name, opts in chosen.items()})
-        done, f = _score_archs(setup, cache, archs, chosen, settings, versions, cfg, scores_path)
+        done, f = _score_archs(setup, cache, archs, chosen, settings, versions, cfg, scores_path, shared)
         computed_archs |= done
         failed += f
     computed = len(computed_archs)
@@ -363,6 +370,8 @@ def run(cfg: DictConfig) -> RunResult:
     if task.has_truth:
         cache.set_truth(truth.loc[truth["arch"].isin(archs), ["arch", "accuracy"]].assign(task=task.name))
     cache.checkpoint()
+    for line in shared.report():
+        print(line)
     notes = _score_ensembles(setup, cache, {n: o for n, o in ensembles.items() if n not in skipped},
                              settings, versions, skipped, out_dir, shard)
 
@@ -415,7 +424,7 @@ def _score_ensembles(setup: Setup, cache: ScoreCache, ensembles: Mapping[str, Ma
             continue
         fresh = [r for r in result.rows if not cache.has(task, name, r["arch"], setup.seed, result.settings,
                                                          result.version)]
-        cache.add(fresh)
+        cache.add({**r, "computation": setup.computation} for r in fresh)
         settings[name], versions[name] = result.settings, result.version
         tuning_file = None
         if result.tune_archs:
@@ -426,6 +435,12 @@ def _score_ensembles(setup: Setup, cache: ScoreCache, ensembles: Mapping[str, Ma
         print(result.describe(task, tuning_file) + ("" if fresh else " (its rows were in the cache)"))
     cache.checkpoint()
     return notes
+
+
+def _share_from(cfg: DictConfig) -> list[str]:
+    """The `share_from` score files and folders (one path alone is a list of one)."""
+    value = cfg.get("share_from") or []
+    return [str(value)] if isinstance(value, str) else [str(p) for p in value]
 
 
 def _group_config(cfg: DictConfig, group: InputGroup) -> DictConfig:
@@ -440,15 +455,17 @@ def _group_config(cfg: DictConfig, group: InputGroup) -> DictConfig:
 
 def _score_archs(setup: Setup, cache: ScoreCache, archs: Sequence[str], proxies: Mapping[str, Mapping[str, Any]],
                  settings: Mapping[str, str], versions: Mapping[str, str], cfg: DictConfig,
-                 scores_path: Path) -> tuple[set[str], int]:
-    """Score `archs` for one input group into `cache`: (archs computed, proxy failures)."""
+                 scores_path: Path, shared: SharedScores | None = None) -> tuple[set[str], int]:
+    """Score `archs` for one input group into `cache` (copying what `shared` holds): (archs
+    computed, proxy failures)."""
     done: set[str] = set()
     failed = 0
     bar = tqdm(archs, desc=f"{setup.task.name}", unit="arch", file=sys.stderr,
                disable=not cfg.get("progress", True))
     try:
         for arch in bar:
-            results = score_arch(setup, cache, arch, proxies, settings, versions, bool(cfg.get("retry_failed")))
+            results = score_arch(setup, cache, arch, proxies, settings, versions, bool(cfg.get("retry_failed")),
+                                 shared)
             if not results:
                 continue
             done.add(arch)

@@ -86,7 +86,7 @@ def plan_job(number: int, overrides: list[str], job_cfg: DictConfig, prepared: d
     `prepared` memoises harness.prepare per config-without-shard: the shards of one task
     share their sample and batch.
     """
-    from .benchmarks.tasks import Task
+    from .tasks.task import Task
     from .harness import apply_task_options, applicable, parse_shard, prepare, resolve_proxies, settings_key
     from .proxies import PROXIES
     from .proxies.base import TaskTraits

@@ -31,7 +31,7 @@ Per-network rows are appended to a JSON-lines journal (fsync'd), so a killed
 run resumes where it stopped. The window a task's scores use is its entry in
 the generated zcbench/conf/derived/lswag_windows.yaml (`zcbench-select-layers
 task=<task> write=true`, zcbench/cli/select_layers.py), which task loading
-merges under the task's own config (zcbench/benchmarks/derived.py).
+merges under the task's own config (zcbench/tasks/derived.py).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from .benchmarks.derived import LSWAG_WINDOWS, read_entries, write_entries
+from .tasks.derived import LSWAG_WINDOWS, read_entries, write_entries
 from .errors import BadOptionError
 from .proxies.base import Needs
 from .proxies.lswag import NBINS, depth_bin

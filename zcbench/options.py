@@ -51,6 +51,11 @@ def check_options(cfg: Mapping[str, Any]) -> None:
     if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", device):
         raise BadOptionError(f"device={device!r} is not valid; device must be cpu, cuda, cuda:<index> or auto")
     parse_shard(cfg.get("shard"))
+    share_from = cfg.get("share_from") or []
+    for path in [share_from] if isinstance(share_from, str) else share_from:
+        if not Path(str(path)).exists():
+            raise BadOptionError(f"share_from={str(path)!r} does not exist; share_from must list existing score "
+                                 "files (scores.h5) or folders of them, e.g. share_from=[runs/nb201_cifar10]")
 
 
 def check_out_dir(out_dir: str | Path) -> Path:

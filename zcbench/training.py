@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .datasets import ImageSet, to_tensor
+from .inputs.datasets import ImageSet, to_tensor
 from .errors import ZcbenchError
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..ensembles.table import ScoreTable, ranks_failed_last
+from ..ensembles.table import ScoreTable
+from .stats import ranks_failed_last
 
 #: settings keys that describe the batch and the space, not the proxy's options
 _NOT_OPTIONS = ("input", "batch")

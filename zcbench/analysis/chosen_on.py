@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..benchmarks.derived import LSWAG_WINDOWS, read_entries
-from ..benchmarks.readers_built import project_root
+from ..tasks.derived import LSWAG_WINDOWS, read_entries
+from ..tasks.readers_built import project_root
 from .aliases import options_from_settings
 
 LSWAG_FAMILY = ("lswag", "lswag_lambda", "lswag_psi")

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from ..benchmarks.tasks import ground_truth, load_task, task_names
+from ..tasks.task import ground_truth, load_task, task_names
 from ..cache import load_scores
 from ..errors import UnknownNameError, ZcbenchError
 

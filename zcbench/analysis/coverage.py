@@ -15,7 +15,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..benchmarks.tasks import load_task
+from ..tasks.task import load_task
 from ..cache import load_scores
 from ..ensembles.table import current_rows
 from .paper_tables import paper_values

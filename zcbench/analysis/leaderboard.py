@@ -35,12 +35,11 @@ import numpy as np
 import pandas as pd
 
 from ..ensembles import ENSEMBLES, MissingMembersError, evaluate, split_archs
-from ..ensembles.table import (ScoreTable, kendall_failed_last, ranks_failed_last, score_tables,
-                               spearman_failed_last)
+from ..ensembles.table import ScoreTable, score_tables
 from ..errors import ZcbenchError
 from .aliases import alias_map
 from .chosen_on import held_out
-from .stats import bootstrap_interval
+from .stats import bootstrap_interval, kendall_failed_last, ranks_failed_last, spearman_failed_last
 from .tables import to_markdown
 
 ROW_COLUMNS = ["task", "seed", "method", "kind", "spearman", "ci_lo", "ci_hi", "kendall", "n_eval",

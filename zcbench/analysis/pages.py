@@ -48,7 +48,7 @@ class LeaderboardPage:
 def leaderboard_page(cfg: Any) -> LeaderboardPage:
     """Collect the caches, rank every proxy and ensemble, write leaderboard.md/.csv, the LIBRA choices
     and the per-task figures."""
-    from ..benchmarks.tasks import load_task
+    from ..tasks.task import load_task
     from ..ensembles import score_tables
     from .plots import task_figures
 

@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..ensembles.table import ScoreTable, ranks_failed_last, spearman_failed_last  # noqa: E402
+from ..ensembles.table import ScoreTable  # noqa: E402
+from .stats import ranks_failed_last, spearman_failed_last  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:

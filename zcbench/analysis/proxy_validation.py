@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..benchmarks import read_ground_truth
-from ..benchmarks.tasks import ground_truth, load_task
+from ..tasks import read_ground_truth
+from ..tasks.task import ground_truth, load_task
 from ..cache import load_scores
 from ..harness import sample_archs
 from ..ensembles import ENSEMBLES

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..benchmarks import read_ground_truth
-from ..benchmarks.tasks import load_task
+from ..tasks import read_ground_truth
+from ..tasks.task import load_task
 from ..cache import load_scores
 from ..spaces import get_space
 from .stats import correlation_table

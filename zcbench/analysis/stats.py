@@ -57,17 +57,13 @@ def correlation_failed_last(values, accuracy, method: str = "spearman") -> float
     raise ValueError(f"method {method!r}; valid methods: kendall, spearman")
 
 
-def spearman_failed_last(score, accuracy, failed) -> float:
-    """Spearman with the archs flagged in `failed` ranked below every scored one (tied among themselves)."""
-    score = np.asarray(score, dtype=float).copy()
-    score[np.asarray(failed, dtype=bool)] = math.nan
+def spearman_failed_last(score, accuracy) -> float:
+    """Spearman rho of a score against accuracy, failures (NaN/inf) ranked below every scored arch."""
     return correlation_failed_last(score, accuracy, "spearman")
 
 
-def kendall_failed_last(score, accuracy, failed) -> float:
-    """Kendall tau-b with the archs flagged in `failed` ranked below every scored one (tied among themselves)."""
-    score = np.asarray(score, dtype=float).copy()
-    score[np.asarray(failed, dtype=bool)] = math.nan
+def kendall_failed_last(score, accuracy) -> float:
+    """Kendall tau-b of a score against accuracy, failures (NaN/inf) ranked below every scored arch."""
     return correlation_failed_last(score, accuracy, "kendall")
 
 
@@ -87,11 +83,13 @@ def correlation_table(frame: pd.DataFrame) -> pd.DataFrame:
         failed = g["error"].astype(bool).to_numpy()
         usable = g[~failed]
         metrics = rank_metrics(usable["score"], usable["accuracy"])
+        failed_as_nan = g["score"].to_numpy(dtype=float, copy=True)
+        failed_as_nan[failed] = math.nan
         rows.append({"task": task, "proxy": proxy, "seed": seed, **metrics,
                      "n_failed": int(failed.sum()),
-                     "spearman_failed_last": spearman_failed_last(g["score"], g["accuracy"], failed)
+                     "spearman_failed_last": spearman_failed_last(failed_as_nan, g["accuracy"])
                      if failed.any() else metrics["spearman"],
-                     "kendall_failed_last": kendall_failed_last(g["score"], g["accuracy"], failed)
+                     "kendall_failed_last": kendall_failed_last(failed_as_nan, g["accuracy"])
                      if failed.any() else metrics["kendall"],
                      "mean_seconds": float(g["seconds"].mean()), "settings": settings})
     columns = ["task", "proxy", "seed", "spearman", "kendall", "pearson", "top10_precision",

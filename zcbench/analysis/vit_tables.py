@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..benchmarks.tasks import ground_truth, load_task
+from ..tasks.task import ground_truth, load_task
 from ..cache import load_scores
 from ..ensembles.table import current_rows, widest_settings
 from .stats import bootstrap_interval, rank_metrics

@@ -36,6 +36,21 @@ class CheckOptions(Callback):
         exit_on_error("zcbench", check)
 
 
+def load_external_proxies() -> None:
+    """Load the proxies of other distributions (entry-point group zcbench.proxies) and their
+    generated configs, so that Hydra, which composes `proxy=<name>` before main() runs, finds
+    them. Where none is installed this reads only the entry-point metadata (no torch import)."""
+    from importlib.metadata import entry_points
+
+    if entry_points(group="zcbench.proxies"):
+        from ..proxies.external import load_entry_point_proxies
+
+        load_entry_point_proxies()  # a no-op after the zcbench.proxies import has loaded them
+
+
+load_external_proxies()
+
+
 @hydra.main(config_path="../conf", config_name="config", version_base=None)
 def main(cfg: DictConfig) -> None:
     from ..harness import run

@@ -18,8 +18,8 @@ from ..errors import BadOptionError, exit_on_error
 
 
 def _size_prior(cfg: DictConfig) -> None:
-    from ..benchmarks.derived import SIZE_PRIORS
-    from ..benchmarks.tasks import task_names
+    from ..tasks.derived import SIZE_PRIORS
+    from ..tasks.task import task_names
     from ..proxies.size_prior import prior_entries, run_calibration, write_priors
 
     for key in ("write", "calibrate"):

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ZcbenchError
-from .table import ScoreTable, ranks_failed_last
+from ..analysis.stats import ranks_failed_last
+from .table import ScoreTable
 
 
 class MissingMembersError(ZcbenchError):

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ..cache import ScoreCache
 from .base import as_score_rows, evaluate
-from .table import kendall_failed_last, score_tables, spearman_failed_last, split_archs
+from ..analysis.stats import kendall_failed_last, spearman_failed_last
+from .table import score_tables, split_archs
 
 
 def held_out_report(ensemble_name: str, frame: pd.DataFrame, tune_fraction: float = 0.5,

@@ -37,7 +37,8 @@ from scipy import stats
 from ..errors import ZcbenchError
 from .base import MissingMembersError, Selection
 from .information import auto_bins, information_gain
-from .table import ScoreTable, ranks_failed_last, spearman_failed_last
+from ..analysis.stats import ranks_failed_last, spearman_failed_last
+from .table import ScoreTable
 
 MIN_TUNING_ARCHS = 5
 NEAR_DUPLICATE = 0.99  # |Spearman| between two proxies on the tuning archs at or above which they are one candidate

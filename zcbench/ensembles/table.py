@@ -29,10 +29,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from ..analysis.stats import correlation_failed_last, ranks_failed_last  # noqa: F401 (re-exported)
 from ..errors import ZcbenchError
 
 
@@ -60,16 +58,6 @@ class ScoreTable:
         keep = self.scores.index.intersection(pd.Index(archs), sort=False)
         return ScoreTable(self.task, self.seed, self.scores.loc[keep], self.accuracy.loc[keep],
                           self.seconds.loc[keep], dict(self.settings), dict(self.left_out))
-
-
-def spearman_failed_last(values, accuracy) -> float:
-    """Spearman rho of a score against accuracy, failures (NaN) ranked below every scored arch."""
-    return correlation_failed_last(values, accuracy, "spearman")
-
-
-def kendall_failed_last(values, accuracy) -> float:
-    """Kendall tau-b of a score against accuracy, failures (NaN) ranked below every scored arch."""
-    return correlation_failed_last(values, accuracy, "kendall")
 
 
 def split_archs(archs, tune_fraction: float = 0.5, salt: str = "zcbench-ensemble-split"

@@ -67,7 +67,6 @@ from .size import flops as _flops
 
 _POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
           nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
-_DEFAULTS = dict(init="kaiming_fanin", blocks="auto", seed=0, inputs="gaussian")
 _INPUTS = ("gaussian", "batch")
 
 
@@ -215,7 +214,7 @@ def _finite_or_neg_inf(value: float) -> float:
 
 
 @proxy("az_expressivity", needs=_AZ_PASS, version="2", orientation="more isotropic block features (high spectral entropy) = more expressive "
-                                      "= predicted better", **_DEFAULTS)
+                                      "= predicted better")
 def az_expressivity(probe: Probe, init: str = "kaiming_fanin", blocks: str = "auto", seed: int = 0,
                     inputs: str = "gaussian") -> float:
     """AZ-NAS expressivity: sum over block features of the channel-covariance spectral entropy.
@@ -225,8 +224,7 @@ def az_expressivity(probe: Probe, init: str = "kaiming_fanin", blocks: str = "au
     return _finite_or_neg_inf(float(np.sum(az_signals(probe, init, blocks, seed, inputs)["expressivity"])))
 
 
-@proxy("az_progressivity", needs=_AZ_PASS, version="2", orientation="expressivity growing at every block = predicted better",
-       **_DEFAULTS)
+@proxy("az_progressivity", needs=_AZ_PASS, version="2", orientation="expressivity growing at every block = predicted better")
 def az_progressivity(probe: Probe, init: str = "kaiming_fanin", blocks: str = "auto", seed: int = 0,
                      inputs: str = "gaussian") -> float:
     """AZ-NAS progressivity: the smallest increase of expressivity from one block feature to the next."""
@@ -235,8 +233,7 @@ def az_progressivity(probe: Probe, init: str = "kaiming_fanin", blocks: str = "a
 
 
 @proxy("az_trainability", needs=_AZ_PASS, version="2", orientation="block Jacobians with spectral norm near 1 (gradients neither vanish nor "
-                                      "explode) = predicted better",
-       identity_blocks="worst", **_DEFAULTS)
+                                      "explode) = predicted better")
 def az_trainability(probe: Probe, init: str = "kaiming_fanin", blocks: str = "auto", seed: int = 0,
                     identity_blocks: str = "worst", inputs: str = "gaussian") -> float:
     """AZ-NAS trainability: mean over blocks of -s - 1/s + 2, s the top singular value of the probed Jacobian.

@@ -58,8 +58,7 @@ def jacov_from_jacobian(rows: np.ndarray, k: float = 1e-5) -> float:
 
 @proxy("jacov", needs=Needs(passes=frozenset({"input_jacobian"})),
        orientation="less correlated input Jacobians across samples = inputs better told apart = "
-                   "predicted better (NASLib's -sum(log(v+k) + 1/(v+k)) is already oriented that way)",
-       k=1e-5)
+                   "predicted better (NASLib's -sum(log(v+k) + 1/(v+k)) is already oriented that way)")
 def jacov(probe: Probe, k: float = 1e-5) -> float:
     """Jacobian covariance score (NASWOT v1, NASLib's variant): -sum(log(v + k) + 1/(v + k)).
 
@@ -117,8 +116,7 @@ def output_width(probe: Probe) -> int:
 
 @proxy("epe_nas", needs=Needs(passes=frozenset({"input_jacobian"}), labels="classes"),
        orientation="larger |sum of log |corr|| per class = Jacobians of same-class inputs less "
-                   "correlated = predicted better (NASLib's score, no sign flip)",
-       k=1e-5, n_classes=None)
+                   "correlated = predicted better (NASLib's score, no sign flip)")
 def epe_nas(probe: Probe, k: float = 1e-5, n_classes: int | None = None) -> float:
     """EPE-NAS (Lopes et al., 2021): per-class correlations of the input Jacobians (NASLib's code).
 

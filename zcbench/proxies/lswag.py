@@ -83,8 +83,8 @@ PSI_FROM = ("first", "window_lo")
 # |g| variance below this fraction of E[g^2] is round-off of the one-pass formula: treated as zero.
 REL_VAR_TOL = 1e-10
 
-# window_lo/hi None = the task's chosen window (task.proxy_options.lswag, from conf/derived/lswag_windows.yaml), else every layer.
-DEFAULTS = dict(window_lo=None, window_hi=None, variance_over="samples", mini_batches=2, psi_from="first")
+# window_lo/hi None (the signatures' default) = the task's chosen window (task.proxy_options.lswag, from
+# conf/derived/lswag_windows.yaml), else every layer.
 
 
 # ------------------------------------------------------------------ windows
@@ -191,8 +191,7 @@ _ALL = Needs(passes=frozenset({"per_sample_gradients", "activation_codes"}), lab
 @proxy("lswag", needs=_ALL, version="2",
        orientation="trainable (low-variance gradients, Lambda) and expressive (many distinct activation "
                    "patterns, Psi) = predicted better; Lambda x Psi, or Lambda / Psi when Lambda < 0 so "
-                   "that more patterns never lower the score",
-       **DEFAULTS)
+                   "that more patterns never lower the score")
 def lswag(probe: Probe, window_lo: float | None = None, window_hi: float | None = None, variance_over: str = "samples",
           mini_batches: int = 2, psi_from: str = "first") -> float:
     """L-SWAG: Lambda (gradient-variance term) x Psi (layer-wise SWAP) over a depth-percentile window."""
@@ -202,8 +201,7 @@ def lswag(probe: Probe, window_lo: float | None = None, window_hi: float | None 
 
 
 @proxy("lswag_lambda", needs=Needs(passes=frozenset({"per_sample_gradients"}), labels=True), version="2",
-       orientation="low variance of |gradients| across samples = stable training signal = predicted better",
-       **DEFAULTS)
+       orientation="low variance of |gradients| across samples = stable training signal = predicted better")
 def lswag_lambda(probe: Probe, window_lo: float | None = None, window_hi: float | None = None, variance_over: str = "samples",
                  mini_batches: int = 2, psi_from: str = "first") -> float:
     """L-SWAG's Lambda alone: sum over windowed layers of log(sum over weights of 1/sqrt(Var_i |dL/dw|))."""
@@ -220,7 +218,7 @@ def _psi_is_swap(options: dict) -> str | None:
 @proxy("lswag_psi", needs=Needs(passes=frozenset({"activation_codes"})), version="1",
        orientation="more distinct sample-wise activation patterns up to the window's end = more "
                    "expressive = predicted better",
-       same_as=_psi_is_swap, **DEFAULTS)
+       same_as=_psi_is_swap)
 def lswag_psi(probe: Probe, window_lo: float | None = None, window_hi: float | None = None, variance_over: str = "samples",
               mini_batches: int = 2, psi_from: str = "first") -> float:
     """L-SWAG's Psi alone: SWAP over the ReLU/GELU layers from the first (or window_lo) to window_hi."""

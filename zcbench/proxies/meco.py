@@ -83,8 +83,7 @@ def _single_image_maps(probe: Probe) -> list[torch.Tensor]:
         return _feature_maps(net, probe.inputs[:1])
 
 
-@proxy("meco", orientation="larger minimum eigenvalue of feature correlations = less redundant features = predicted better",
-       samples=1)
+@proxy("meco", orientation="larger minimum eigenvalue of feature correlations = less redundant features = predicted better")
 def meco(probe: Probe, samples: int = 1) -> float:
     """Sum over module outputs of the minimum eigenvalue of the per-image row correlation matrix.
 

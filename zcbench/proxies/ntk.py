@@ -99,7 +99,7 @@ def without_batch_sum(kernel: np.ndarray) -> np.ndarray:
 
 @proxy("ntk", orientation="lower NTK condition number = better-conditioned training dynamics = predicted better; "
                           "the proxy returns -log(condition number)",
-       version="2", samples=16, log=True)
+       version="2")
 def ntk(probe: Probe, samples: int = 16, log: bool = True) -> float:
     """-log(lambda_max / lambda_min) of the NTK Theta = J J^T on the batch (TE-NAS).
 
@@ -207,8 +207,7 @@ SOURCES = ("auto", "data", "gaussian", "thin_cell")
 
 @proxy("linear_regions", needs=Needs(passes=frozenset({"activation_codes"})), version="3",
        orientation="more distinct activation patterns = input space cut into more linear regions = more expressive "
-                   "= predicted better",
-       source="auto", samples=64, seed=0, crops=1000, crop_batches=3, repeats=3)
+                   "= predicted better")
 def linear_regions(probe: Probe, source: str = "auto", samples: int = 64, seed: int = 0, crops: int = 1000,
                    crop_batches: int = 3, repeats: int = 3) -> float:
     """Number of distinct activation patterns of the ReLU (and GELU) units over sampled inputs.

@@ -72,8 +72,7 @@ def grasp(probe: Probe) -> float:
 
 @proxy("fisher", needs=Needs(passes=frozenset({"channel_saliency"}), labels=True),
        orientation="larger Fisher information of the channels = loss more sensitive to them = "
-                   "predicted better (no sign flip)",
-       weight_by_fan_in=True)
+                   "predicted better (no sign flip)")
 def fisher(probe: Probe, weight_by_fan_in: bool = True) -> float:
     """Fisher channel saliency (Theis et al., 2018; Turner et al., 2020), summed over the network.
 

@@ -20,7 +20,7 @@ TNB), or the parameters of every arch in the task's ground truth, built
 (small pools only). `zcbench-size-prior` (zcbench/cli/size_prior.py) prints
 the prior of every task and, with write=true, writes them all, with their
 ranges, to the generated zcbench/conf/derived/size_priors.yaml, which task
-loading merges under each task's config (zcbench/benchmarks/derived.py); a
+loading merges under each task's config (zcbench/tasks/derived.py); a
 test checks that file against this module.
 
 NB201's prior itself was chosen with ground truth (CIFAR-100 accuracy), so
@@ -38,8 +38,8 @@ import random
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..benchmarks.derived import SIZE_PRIORS, write_entries
-from ..benchmarks.tasks import CONF_DIR, Task, ground_truth, load_task
+from ..tasks.derived import SIZE_PRIORS, write_entries
+from ..tasks.task import CONF_DIR, Task, ground_truth, load_task
 from ..errors import ZcbenchError
 from .swap_reg import NB201_MU, NB201_SIGMA
 

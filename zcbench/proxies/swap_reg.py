@@ -63,8 +63,7 @@ def regular_factor(p_thousands: float, mu: float, sigma: float) -> float:
 @proxy("swap_reg", needs=Needs(passes=frozenset({"activation_codes"})),
        orientation="more distinct sample-wise activation patterns = more expressive, weighted by "
                    "closeness of the model size to the target mu = predicted better",
-       same_as=lambda o: "swap" if o.get("mu") is None or o.get("sigma") is None else None,
-       mu=None, sigma=None)
+       same_as=lambda o: "swap" if o.get("mu") is None or o.get("sigma") is None else None)
 def swap_reg(probe: Probe, mu: float | None = None, sigma: float | None = None) -> float:
     """Regularised SWAP: distinct unit patterns x exp(-(P - mu)^2 / sigma), P in thousands of parameters.
 

@@ -44,7 +44,7 @@ def bypass_saturating(net: nn.Module) -> nn.Module:
 
 
 @proxy("synflow", version="2", orientation="larger synaptic flow = more signal propagated = predicted better",
-       task_only={"saturating": None}, log=True, layer_norm=None)
+       task_only=("saturating",))
 def synflow(probe: Probe, log: bool = True, layer_norm: str | None = None, saturating: str | None = None) -> float:
     """Sum over Conv2d/Linear weights of |w * dR/dw|, R = sum of outputs.
 

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import torch
 
-from ..datasets import load_batch
+from ..inputs.datasets import load_batch
 from ..spaces import get_space
 from .scoring import score_network
 

@@ -104,8 +104,7 @@ class _BatchVariance:
 
 
 @proxy("zen", needs=Needs(inputs="gaussian"), version="2",  # 2: weights drawn from the seeded generator
-       orientation="larger response to input perturbations (BN rescaling undone) = more expressive = predicted better",
-       mixup_gamma=0.01, bn_variance="running", gaussian_init=True, seed=0)
+       orientation="larger response to input perturbations (BN rescaling undone) = more expressive = predicted better")
 def zen(probe: Probe, mixup_gamma: float = 0.01, bn_variance: str = "running",
         gaussian_init: bool = True, seed: int = 0) -> float:
     """Zen-score of a Gaussian-initialised copy on Gaussian inputs shaped like the batch.

@@ -31,8 +31,7 @@ def zico_from_gradients(per_batch: list[dict[str, torch.Tensor]]) -> float:
 
 
 @proxy("zico", needs=Needs(passes=frozenset({"split_gradients"}), labels=True),
-       orientation="high mean / low spread of gradients across mini-batches = trains faster and generalises = predicted better",
-       mini_batches=2)
+       orientation="high mean / low spread of gradients across mini-batches = trains faster and generalises = predicted better")
 def zico(probe: Probe, mini_batches: int = 2) -> float:
     """ZiCo with gradient statistics over `mini_batches` equal parts of the batch.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from ..benchmarks.tasks import CONF_DIR, task_names
+from ..tasks.task import CONF_DIR, task_names
 from ..errors import UnknownNameError
 
 SEARCH_CONF = CONF_DIR / "search"
@@ -30,6 +30,13 @@ def check_argv(argv: list[str]) -> None:
 def compose(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
     """The config the command builds for these overrides (Python API and tests)."""
     from hydra import compose as hydra_compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.initialize import get_gh_backup, restore_gh_from_backup
 
-    with initialize_config_dir(config_dir=str(SEARCH_CONF), version_base=None):
-        return hydra_compose(config_name="config", overrides=list(overrides))
+    outer = get_gh_backup()  # inside a Hydra app (zcbench-search-table) Hydra is already initialised:
+    GlobalHydra.instance().clear()  # compose on a clean state, then give the app its own back
+    try:
+        with initialize_config_dir(config_dir=str(SEARCH_CONF), version_base=None):
+            return hydra_compose(config_name="config", overrides=list(overrides))
+    finally:
+        restore_gh_from_backup(outer)

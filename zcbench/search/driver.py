@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from ..benchmarks.tasks import Task
+from ..tasks.task import Task
 from ..cache import ScoreCache, read_h5
 from ..errors import BadOptionError, UnknownNameError, ZcbenchError
 from ..harness import prepare, read_arch_file
@@ -144,10 +144,10 @@ def run_search(cfg: DictConfig) -> SearchResult:
     runs.to_csv(out_dir / str(cfg.get("runs_file") or "runs.csv"), index=False)  # .gz: compressed
     found_frame.to_csv(out_dir / "found.csv", index=False)
     pd.DataFrame([summary]).to_csv(out_dir / "summary.csv", index=False)
-    if task.has_truth and cfg.get("plot", True):
+    if not task.has_truth:
+        _describe_found(scorer, found_frame)  # no accuracy to look up: say what was found instead
+    elif cfg.get("plot", True):
         _plot(out_dir, runs, label, name, domain, accuracy, budget, n_runs, seed, best_possible, task.name)
-    else:
-        _describe_found(scorer, found_frame)
     _print_summary(summary)
     return SearchResult(out_dir, runs, found_frame, summary, fitness)
 

@@ -26,12 +26,13 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from ..benchmarks.tasks import CONF_DIR
+from ..tasks.task import CONF_DIR
 from ..cache import ScoreCache, read_h5
 from ..ensembles import AZ_NAS_MEMBERS, ENSEMBLES, TE_NAS_MEMBERS, score_tables, split_archs
 from ..errors import UnknownNameError, ZcbenchError
 from ..harness import Setup, apply_task_options, sample_archs, score_arch, settings_key
 from ..proxies import PROXIES
+from ..proxies.configs import config_options
 
 BASELINES = ("random", "oracle")
 FIXED_MEMBERS = {"az_nas": AZ_NAS_MEMBERS, "te_nas": TE_NAS_MEMBERS}  # the untuned ensembles' members
@@ -40,15 +41,6 @@ FIXED_MEMBERS = {"az_nas": AZ_NAS_MEMBERS, "te_nas": TE_NAS_MEMBERS}  # the untu
 def fitness_names() -> list[str]:
     """Every valid fitness: registered proxies, ensembles, random and oracle."""
     return [*PROXIES.names(), *ENSEMBLES.names(), *BASELINES]
-
-
-def proxy_options(name: str) -> dict:
-    """A proxy's options as its zcbench/conf/proxy/<name>.yaml sets them (what `proxy=<name>` composes)."""
-    PROXIES.get(name)
-    path = CONF_DIR / "proxy" / f"{name}.yaml"
-    if not path.exists():
-        return {}
-    return dict(OmegaConf.to_container(OmegaConf.load(path), resolve=True) or {})
 
 
 def all_proxy_names() -> list[str]:
@@ -75,7 +67,7 @@ class Scorer:
         new = [n for n in names if n not in self._options]
         if not new:
             return
-        opts = apply_task_options({n: proxy_options(n) for n in new}, self.setup.task)
+        opts = apply_task_options({n: config_options(n) for n in new}, self.setup.task)
         for n in new:
             self._options[n] = opts[n]
             self._settings[n] = settings_key(self.setup.batch, opts[n], self.setup.task.space_options)

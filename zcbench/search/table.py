@@ -24,6 +24,7 @@ from ..cache import load_scores
 from ..ensembles import split_archs
 from ..errors import ZcbenchError
 from .fitness import BASELINES, FIXED_MEMBERS
+from .proxy_tail import sample_tail, visited_tail
 from .report import mean_curve, plot_curves
 
 OUT = Path("results/search")
@@ -189,6 +190,31 @@ def plot_task(task: str, where: str, rows: pd.DataFrame) -> Path | None:
     return path
 
 
+TAIL_TASK = "nb201_cifar10"
+TAIL_PROXIES = ("nwot", "synflow")  # the fitness whose evolution loses to best-of-N, and one where it wins
+
+
+def tail_evidence(task: str = TAIL_TASK, proxies: tuple[str, ...] = TAIL_PROXIES) -> pd.DataFrame | None:
+    """Accuracy among each proxy's highest-scoring cells: in the task's uniform cache sample and among the
+    cells its whole-space searches scored (proxy_tail.py). Written to results/search/proxy_tail_<task>.csv;
+    None when the task has no score cache."""
+    from ..proxies import PROXIES
+
+    cache = Path("results/cache") / task / "scores.h5"
+    if not cache.exists():
+        return None
+    scores = load_scores(cache)
+    frames = []
+    for proxy in proxies:
+        frames.append(sample_tail(scores, proxy, PROXIES.get(proxy).version))
+        runs = sorted((OUT / task / "space").glob(f"*-{proxy}-*/runs.csv*"))
+        if runs:
+            frames.append(visited_tail(runs, proxy))
+    tail = pd.concat(frames, ignore_index=True).assign(task=task)
+    tail.to_csv(OUT / f"proxy_tail_{task}.csv", index=False)
+    return tail
+
+
 def write_search_report(out: str | Path = "results/search.md", skip_computed: bool = False,
                         report_only: bool = False) -> Path:
     """Run the grid's searches (or, report_only, read their earlier outputs) and write the report `out`
@@ -208,5 +234,5 @@ def write_search_report(out: str | Path = "results/search.md", skip_computed: bo
         path = plot_task(task, where, g)
         if path is not None:
             plots[(task, where)] = path
-    write_report(table, plots, Path(out), NOT_RUN, SKIPPED)
+    write_report(table, plots, Path(out), NOT_RUN, SKIPPED, tail_evidence())
     return Path(out)

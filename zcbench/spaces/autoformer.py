@@ -12,7 +12,6 @@ import random
 
 from torch import nn
 
-from .. import vision_datasets  # noqa: F401  (registers the ViT tasks' image readers)
 from ..errors import ZcbenchError
 from . import SPACES
 from .autoformer_encoding import AutoFormerChoices, Subnet, parse_subnet, sample_subnet
