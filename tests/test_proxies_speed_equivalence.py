@@ -274,3 +274,25 @@ def test_distinct_columns_equals_a_set_of_column_tuples(batch):
     probe = Probe(nn.Identity(), torch.zeros(batch, 1), None)
     assert distinct_columns([("a", a), ("b", b)], probe) == expected
     assert distinct_columns([("b", b), ("a", a)], probe) == expected  # memoised per set of tensors
+
+
+def test_per_sample_statistics_equal_the_float64_sums_bit_for_bit():
+    """PerSampleStats.add works on one float64 copy in place; its sums are those of the plain
+    float64 formulas (|g|, g*g and sign(g) of g.double(), summed over samples), chunk by chunk."""
+    from zcbench.proxies.probe import PerSampleStats
+
+    g = torch.Generator().manual_seed(0)
+    grads = torch.randn(16, 8, 4, 3, 3, generator=g) * torch.rand(16, 1, 1, 1, 1, generator=g) * 1e-3
+    grads[3, 0] = 0.0  # sign 0 and |g| 0 are counted too
+    stats = PerSampleStats.empty(grads[0])
+    abs_ref, sq_ref, sign_ref = (torch.zeros_like(grads[0], dtype=torch.float64) for _ in range(3))
+    for chunk in (grads, grads[:5]):
+        stats.add(chunk)
+        d = chunk.double()
+        abs_ref += d.abs().sum(0)
+        sq_ref += (d * d).sum(0)
+        sign_ref += torch.sign(d).sum(0)
+    assert stats.count == 21
+    assert torch.equal(stats.abs_total, abs_ref)
+    assert torch.equal(stats.sq_total, sq_ref)
+    assert torch.equal(stats.sign_total, sign_ref)

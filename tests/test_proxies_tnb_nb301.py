@@ -98,7 +98,7 @@ def test_per_sample_gradients_use_fixed_batch_statistics_where_per_sample_ones_f
     expected = _by_hand(net, x, y, forward)
     for name, stacked in expected.items():
         assert stacked.abs().max() > 1e-3  # real gradients, not round-off
-        assert torch.allclose(stats[name].mean, stacked.mean(0), rtol=1e-4, atol=1e-6)
+        assert torch.allclose(stats[name].abs_mean, stacked.abs().mean(0), rtol=1e-4, atol=1e-6)
         assert torch.allclose(stats[name].sq_total, (stacked ** 2).sum(0), rtol=1e-4, atol=1e-6)
         assert torch.equal(stats[name].sign_total, torch.sign(stacked).sum(0))
 
@@ -119,7 +119,8 @@ def test_per_sample_gradients_keep_each_samples_own_statistics_where_they_work()
         F.cross_entropy(net.train()(x[i:i + 1]), y[i:i + 1]).backward()
         loop.append(net[0].weight.grad.clone())
     loop = torch.stack(loop).double()
-    assert torch.allclose(stats["0"].mean, loop.mean(0), rtol=1e-5, atol=1e-7)
+    assert torch.allclose(stats["0"].abs_mean, loop.abs().mean(0), rtol=1e-5, atol=1e-7)
+    assert torch.allclose(stats["0"].sq_total, (loop ** 2).sum(0), rtol=1e-5, atol=1e-9)
     assert torch.equal(stats["0"].sign_total, torch.sign(loop).sum(0))
 
 
