@@ -157,34 +157,36 @@ def imagenet16_dir(root: str | Path) -> Path:
     return Path(root) / "images" / "imagenet16"
 
 
+def _image_set(directory: Path, names: list[str], what: str, hint: str,
+               reader: Callable[[Path], tuple[np.ndarray, np.ndarray]], side: int) -> ImageSet:
+    """The images of the files of ``names`` present in ``directory`` (DataNotFoundError naming
+    ``what`` and ``hint`` when none are)."""
+    files = _existing(directory, names, what, hint)
+    images, labels = _stack(reader, files, side)
+    return ImageSet(images, labels, directory, files)
+
+
 def cifar10_train(root: str | Path) -> ImageSet:
     """All CIFAR-10 training images present (whichever of data_batch_1..5 exist)."""
     directory = cifar10_dir(root)
-    files = _existing(directory, [f"data_batch_{i}" for i in range(1, 6)],
-                      "CIFAR-10 training batches",
-                      f"Put the CIFAR-10 python release (cifar-10-python.tar.gz) "
-                      f"data_batch_1..5 files in {directory}")
-    images, labels = _stack(read_cifar10_batch, files, 32)
-    return ImageSet(images, labels, directory, files)
+    return _image_set(directory, [f"data_batch_{i}" for i in range(1, 6)], "CIFAR-10 training batches",
+                      f"Put the CIFAR-10 python release (cifar-10-python.tar.gz) data_batch_1..5 files in {directory}",
+                      read_cifar10_batch, 32)
 
 
 def cifar10_test(root: str | Path) -> ImageSet:
     """The CIFAR-10 test images (test_batch)."""
     directory = cifar10_dir(root)
-    files = _existing(directory, ["test_batch"], "CIFAR-10 test batch",
-                      f"Put the CIFAR-10 python release's test_batch file in {directory}")
-    images, labels = _stack(read_cifar10_batch, files, 32)
-    return ImageSet(images, labels, directory, files)
+    return _image_set(directory, ["test_batch"], "CIFAR-10 test batch",
+                      f"Put the CIFAR-10 python release's test_batch file in {directory}", read_cifar10_batch, 32)
 
 
 def cifar100_train(root: str | Path) -> ImageSet:
     """The CIFAR-100 training images with their fine labels."""
     directory = cifar100_dir(root)
-    files = _existing(directory, ["train"], "CIFAR-100 training file",
-                      f"Put the CIFAR-100 python release (cifar-100-python.tar.gz) "
-                      f"'train' file in {directory}")
-    images, labels = _stack(read_cifar100_file, files, 32)
-    return ImageSet(images, labels, directory, files)
+    return _image_set(directory, ["train"], "CIFAR-100 training file",
+                      f"Put the CIFAR-100 python release (cifar-100-python.tar.gz) 'train' file in {directory}",
+                      read_cifar100_file, 32)
 
 
 def imagenet16_train(root: str | Path, num_classes: int = 120) -> ImageSet:
