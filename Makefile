@@ -27,11 +27,11 @@ test:  ## the default suite (tiny networks, real data, Suite-Zero agreement), ab
 test-slow:  ## checks on larger real samples (minutes to an hour on a CPU)
 	$(PYTHON) -m pytest -q -p no:cacheprovider -m slow
 
-bench:  ## seconds per NB201 architecture, per proxy and for all proxies together (prints the table kept in results/benchmark_nb201_cpu.md)
-	$(PYTHON) -m zcbench.cli.bench n_archs=3
+bench:  ## seconds per NB201 arch per proxy, foresight's 7 and all together; peak memory on AutoFormer-T: results/benchmark_nb201_cpu.md
+	OMP_NUM_THREADS=1 $(PYTHON) -m zcbench.cli.bench n_archs=3 out=results/benchmark_nb201_cpu.md
 
 bench-quick:  ## proxy=all only: its ratio to one forward+backward, and the cost of each shared pass
-	$(PYTHON) -m zcbench.cli.bench n_archs=3 together_only=true
+	OMP_NUM_THREADS=1 $(PYTHON) -m zcbench.cli.bench n_archs=3 together_only=true 'memory=[]'
 
 task-coverage:  ## proxy=all on 2 archs of each of the paper's 19 CNN tasks (TNB at 64 px): results/task_coverage.md
 	$(PYTHON) -m zcbench.cli.task_coverage n_archs=2 tnb_size=64 out=results/task_coverage.md
