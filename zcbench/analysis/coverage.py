@@ -52,7 +52,8 @@ def score_tasks(tasks: Sequence[str], proxies: str, n_archs: int, runs: Path, tn
     frames = []
     for task in tasks:
         overrides = [f"task={task}", f"proxy={proxies}", f"n_archs={n_archs}", "seed=0", "progress=false",
-                     f"out_dir={runs / task}", f"retry_failed={str(retry_failed).lower()}"]
+                     f"out_dir={runs / task}", f"retry_failed={str(retry_failed).lower()}",
+                     "write_table=false"]  # the grid is the output; a shared cache's correlations.csv stays as it is
         if task.startswith("tnb101"):
             overrides.append(f"task.image_size={tnb_size}")
         elif vit_size and load_task(task).space.startswith("autoformer"):
