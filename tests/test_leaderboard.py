@@ -265,3 +265,16 @@ def test_missing_scores_go_through_a_hydra_shard_sweep_when_a_launcher_is_set(mo
     with pytest.raises(ZcbenchError, match="joblib sweep .* failed \\(exit 1\\); rerun to resume"):
         collect.launch_sweep(["task=nb201_cifar10"], "joblib", 2)
     assert seen and seen[0][-1] == "shard=0/2,1/2"
+
+
+def test_task_means_compare_like_with_like():
+    """LIBRA's mean is set beside the paper's mean over the same tasks, and the paper's over all of them."""
+    from zcbench.analysis.paper_tables import task_means
+
+    comp = pd.DataFrame({"method": ["libra"] * 3 + ["lswag"],
+                         "task": ["a", "b", "c", "a"],
+                         "ours": [0.8, 0.6, float("nan"), 0.5],
+                         "paper": [0.9, 0.7, 0.4, float("nan")]})
+    lines = task_means(comp, ["libra", "lswag"])
+    assert lines == ["- libra: mean over the 2 of the paper's 3 tasks scored here: ours 0.700, paper 0.800 on "
+                     "the same tasks; the paper's mean over all 3: 0.667."]

@@ -86,6 +86,23 @@ def held_out_note(agg: pd.DataFrame) -> str:
     return text + ": " + "; ".join(f"{task}: {note}" for task, note in left.items()) + ")."
 
 
+def task_means(comp: pd.DataFrame, methods: Sequence[str]) -> list[str]:
+    """Per method, its mean rho over the tasks the paper reports that we have scored, beside the paper's
+    mean over those same tasks and over all of them (the paper quotes LIBRA's 19-task mean, 0.77)."""
+    lines = []
+    for method in methods:
+        rows = comp[(comp["method"] == method) & comp["paper"].notna()]
+        both = rows[rows["ours"].notna()]
+        if not len(rows):
+            continue
+        mine = f"{both['ours'].mean():.3f}" if len(both) else "-"
+        same = f"{both['paper'].mean():.3f}" if len(both) else "-"
+        lines.append(f"- {method}: mean over the {len(both)} of the paper's {len(rows)} tasks scored here: "
+                     f"ours {mine}, paper {same} on the same tasks; the paper's mean over all {len(rows)}: "
+                     f"{rows['paper'].mean():.3f}.")
+    return lines
+
+
 def render(agg: pd.DataFrame, status: dict[str, str], protocol_note: str = "",
            values: dict | None = None) -> str:
     """Markdown of Tables 1, 3 and 4 (ours vs paper)."""
@@ -122,8 +139,10 @@ def render(agg: pd.DataFrame, status: dict[str, str], protocol_note: str = "",
         if key == "table3":
             out += ["L-SWAG uses each task's layer window (`proxy_options.lswag` from zcbench/conf/derived/lswag_windows.yaml, "
                     "chosen by `zcbench-select-layers`); a task without one uses every layer.", ""]
-        out += [to_markdown(_wide(comp, labels, with_paper=bool(paper))), "",
-                "<details><summary>long form</summary>", "",
+        out += [to_markdown(_wide(comp, labels, with_paper=bool(paper))), ""]
+        if paper:
+            out += [*task_means(comp, methods), ""]
+        out += ["<details><summary>long form</summary>", "",
                 to_markdown(comp[comp["task"].isin(scored) | comp["paper"].notna()]), "", "</details>", ""]
     missing = [f"- {t}: {status[t]}" for t in status if t not in scored]
     if missing:
