@@ -80,16 +80,19 @@ task-table:  ## every proxy x the 19 CNN tasks vs Suite-Zero, from the caches: r
 # harness reads it under protocol=cheap). protocol-calibrate scores the calibration sample (~1.5 h on a
 # CPU core for AutoFormer-T); protocol only reads the caches.
 CALIB_PROXIES ?= [lswag,lswag_lambda,lswag_psi,nwot,swap,gradsign]
+CALIB_TASK ?= autoprox_cifar100_kd
+CALIB_SPACE ?= autoformer_t
 CALIB_INPUTS ?= 224:64 224:32 112:64 112:32 64:64
-protocol-calibrate:  ## score CALIB_PROXIES on 30 Auto-Prox AutoFormer-T subnets at each of CALIB_INPUTS (size:batch)
+# e.g. TransNAS-Bench-101 micro: make protocol-calibrate CALIB_TASK=tnb101_micro_class_object CALIB_SPACE=tnb101_micro CALIB_INPUTS="256:32 64:32"
+protocol-calibrate:  ## score CALIB_PROXIES on 30 archs of CALIB_TASK at each of CALIB_INPUTS (size:batch): results/protocol/CALIB_SPACE/
 	for s in $(CALIB_INPUTS); do \
-	  $(PYTHON) -m zcbench proxy=$(CALIB_PROXIES) task=autoprox_cifar100_kd n_archs=30 protocol=paper \
-	    task.image_size=$${s%%:*} batch_size=$${s##*:} out_dir=results/protocol/autoformer_t/px$${s%%:*}_b$${s##*:} \
-	    hydra.run.dir=runs/protocol/px$${s%%:*}_b$${s##*:} progress=false || exit 1; \
+	  $(PYTHON) -m zcbench proxy=$(CALIB_PROXIES) task=$(CALIB_TASK) n_archs=30 protocol=paper \
+	    task.image_size=$${s%%:*} batch_size=$${s##*:} out_dir=results/protocol/$(CALIB_SPACE)/px$${s%%:*}_b$${s##*:} \
+	    hydra.run.dir=runs/protocol/$(CALIB_SPACE)/px$${s%%:*}_b$${s##*:} progress=false || exit 1; \
 	done
 
 protocol:  ## results/protocol.md and zcbench/conf/derived/protocol.yaml from the calibration caches (seconds)
-	$(PYTHON) -m zcbench.cli.protocol root=results/protocol reference.autoformer_t=224x64 \
+	$(PYTHON) -m zcbench.cli.protocol root=results/protocol \
 	  out=results/protocol.md write=zcbench/conf/derived/protocol.yaml
 
 VALIDATE_PROXIES ?= [nwot,synflow]
