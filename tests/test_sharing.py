@@ -5,6 +5,7 @@ import dataclasses
 import json
 
 import h5py
+import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
@@ -139,3 +140,34 @@ def test_a_task_differing_in_image_size_or_classes_computes(tmp_path, real_data,
     again = run(_cfg(tmp_path / "nb201_cifar10", real_data, f"archs={archs}", "task.name=other", change))
     assert again.n_computed == 3
     assert "reused" not in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ runs at another image size
+def test_the_key_of_a_run_at_another_image_size_and_of_its_older_rows():
+    """A TNB run at task.image_size=64 has the key of that size; rows it wrote before the column existed
+    get the same key from the batch shape their settings record."""
+    name = "tnb101_micro_class_object"
+    at64 = compose([f"task={name}", "task.image_size=64"])
+    from zcbench.tasks.task import Task
+
+    key64 = Task.from_config(at64.task).computation
+    assert key64 == task_computation(name, 64) != task_computation(name) == load_task(name).computation
+    assert task_computation("nb201_cifar10", 64) == task_computation("nb201_cifar10")  # size left to the dataset
+    settings = "input=cifar10;batch=32x3x64x64;space.head=class_object;space.image_size=64"
+    frame = pd.DataFrame([{**_row(name, "a"), "settings": settings, "computation": ""},
+                          {**_row(name, "b"), "settings": "s", "computation": ""}])
+    from zcbench.cache import _fill_computation
+
+    assert list(_fill_computation(frame)["computation"]) == [key64, task_computation(name)]
+
+
+def test_sibling_of_the_same_family_is_found_when_both_run_at_another_size(tmp_path):
+    """tnb101_micro_class_object_best (best-epoch truth) at 64 px finds the final-epoch task's 64-px rows."""
+    key64 = task_computation("tnb101_micro_class_object", 64)
+    sibling = ScoreCache(tmp_path / "tnb101_micro_class_object" / "scores.h5")
+    sibling.add([_row("tnb101_micro_class_object", "x", 7.0, computation=key64)])
+    sibling.checkpoint()
+    own_dir = tmp_path / "tnb101_micro_class_object_best"
+    own = ScoreCache(own_dir / "scores.h5")
+    shared = SharedScores.gather("tnb101_micro_class_object_best", key64, own, own_dir, [], {"nwot": "1"})
+    assert shared.take(["nwot"], "x", 0, {"nwot": "s"})[0]["score"] == 7.0

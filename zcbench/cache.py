@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -81,13 +82,26 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def _fill_computation(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows without a computation key get their task's, where that task is still defined."""
+    """Rows without a computation key get their task's, where that task is still defined, at the
+    image size their settings record (batch=BxCxHxW: a run at task.image_size=64 has the key of
+    that size, as the rows it writes now do)."""
     blank = frame["computation"] == ""
     if blank.any():
         from .tasks.computation import task_computation  # only for rows written before the column
 
-        frame.loc[blank, "computation"] = frame.loc[blank, "task"].map(task_computation)
+        pairs = frame.loc[blank, ["task", "settings"]]
+        frame.loc[blank, "computation"] = [task_computation(task, _image_side(settings))
+                                           for task, settings in pairs.itertuples(index=False)]
     return frame
+
+
+_BATCH_SHAPE = re.compile(r"(?:^|;)batch=\d+x\d+x(\d+)x\d+(?:;|$)")
+
+
+def _image_side(settings: str) -> int | None:
+    """H of the batch shape a row's settings record, None if they record none."""
+    match = _BATCH_SHAPE.search(settings)
+    return int(match.group(1)) if match else None
 
 
 def read_h5(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -56,7 +56,7 @@ class SharedScores:
         if not computation:
             return shared
         frames = [_matching(own.frame(), computation, versions, str(own.path), skip_task=task)]
-        for folder in sibling_folders(out_dir, computation):
+        for folder in sibling_folders(out_dir, task_computation(task) or computation):
             try:
                 frames.append(_matching(load_scores(folder), computation, versions, str(folder)))
             except CacheError as err:  # a sibling's damaged file is its owner's problem: say so, go on
@@ -91,14 +91,15 @@ class SharedScores:
                 for (task, source), n in sorted(self.reused.items())]
 
 
-def sibling_folders(out_dir: str | Path, computation: str) -> list[Path]:
-    """Folders beside out_dir named after a task whose computation key is `computation` and holding
-    score files (or a journal of one)."""
+def sibling_folders(out_dir: str | Path, family: str) -> list[Path]:
+    """Folders beside out_dir named after a task whose config's own computation key is `family` (this
+    run's task's, before any override: runs of both at task.image_size=64 then match by their rows'
+    keys) and holding score files (or a journal of one)."""
     out_dir = Path(out_dir).resolve()
     if not out_dir.parent.is_dir():
         return []
     return sorted(d for d in out_dir.parent.iterdir()
-                  if d.is_dir() and d.resolve() != out_dir and task_computation(d.name) == computation
+                  if d.is_dir() and d.resolve() != out_dir and task_computation(d.name) == family
                   and (any(d.glob("*.h5")) or any(d.glob("*.h5.journal"))))
 
 

@@ -44,16 +44,23 @@ def computation_key(task: "Task | Mapping[str, Any]") -> str:
 
 
 @lru_cache(maxsize=None)
-def task_computation(name: str) -> str:
+def task_computation(name: str, image_size: int | None = None) -> str:
     """The computation key of task `name` as zcbench/conf/task/<name>.yaml defines it, "" when no such
     task exists (a renamed or removed task, a test's own name). Reads the file only: the proxy
-    options generated for a task do not enter the key, so this skips what load_task merges."""
+    options generated for a task do not enter the key, so this skips what load_task merges.
+
+    `image_size`: the key of a run that set `task.image_size` to it (TransNAS-Bench-101 at 64 px);
+    ignored for a task whose config leaves the size to the dataset (image_size null).
+    """
     from .task import CONF_DIR
 
     path = CONF_DIR / "task" / f"{name}.yaml"
     if not name or not path.is_file():
         return ""
-    data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    config = OmegaConf.load(path)
+    if image_size is not None and config.get("image_size") is not None:
+        config.image_size = int(image_size)
+    data = OmegaConf.to_container(config, resolve=True)
     return computation_key(data) if isinstance(data, dict) else ""
 
 
