@@ -296,3 +296,26 @@ def test_per_sample_statistics_equal_the_float64_sums_bit_for_bit():
     assert torch.equal(stats.abs_total, abs_ref)
     assert torch.equal(stats.sq_total, sq_ref)
     assert torch.equal(stats.sign_total, sign_ref)
+
+
+@pytest.mark.parametrize("window", [(0, 100), (50, 100), (0, 49)])
+def test_lswag_alone_reads_a_window_pass_with_the_full_pass_numbers(case, window):
+    """L-SWAG as the only per-sample reader computes its window's layers only; its score is the full
+    pass's, bit for bit, and the pass holds exactly the window's layers."""
+    net, x, y = case
+    lo, hi = window
+    options = {"lswag": {"window_lo": lo, "window_hi": hi}, "lswag_lambda": {"window_lo": lo, "window_hi": hi}}
+    alone = score_network(net, x, y, ["lswag"], options)["lswag"]
+    with_others = score_network(net, x, y, ["lswag", "gradsign"], options)["lswag"]
+    assert alone.ok and with_others.ok
+    assert alone.score == with_others.score
+    probe = Probe(net, x, y, planned=[PROXIES.get("lswag").needs])
+    names = [n for n, _ in scored_layers(probe.net)]
+    chosen = names[len(names) // 2:]
+    assert list(probe.per_sample_gradients(layers=chosen)) == chosen
+    full = Probe(net, x, y).per_sample_gradients()
+    subset = probe.per_sample_gradients(layers=chosen)
+    for n in chosen:
+        assert torch.equal(subset[n].abs_total, full[n].abs_total)
+        assert torch.equal(subset[n].sq_total, full[n].sq_total)
+        assert torch.equal(subset[n].sign_total, full[n].sign_total)

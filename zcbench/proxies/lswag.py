@@ -142,7 +142,7 @@ def lambda_terms(probe: Probe, window_lo: float | None = None, window_hi: float 
                          f"selects none of the {len(names)} Conv2d/Linear layers")
     sums: dict[str, torch.Tensor] = {}
     if variance_over == "samples":
-        stats = probe.per_sample_gradients()
+        stats = probe.per_sample_gradients(layers=chosen)
         for n in chosen:
             s = stats[n]
             sums[n] = _layer_sum(s.abs_var, s.sq_total / s.count)

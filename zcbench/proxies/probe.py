@@ -13,8 +13,9 @@ train/eval mode.
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -54,7 +55,11 @@ class Probe:
         self.inputs = inputs
         self.labels = labels
         self.loss_fn = loss_fn or nn.functional.cross_entropy
+        planned = list(planned)
         self.planned_passes = {p for needs in planned for p in needs.passes}
+        #: how many planned proxies read the per-sample pass: a pass for one consumer computes only
+        #: the layers it reads (per_sample_gradients(layers=...)), one for several computes them all
+        self._per_sample_readers = sum("per_sample_gradients" in needs.passes for needs in planned)
         self.pass_seconds: dict[str, float] = {}
         self._results: dict[str, object] = {}
         self._errors: dict[str, BaseException] = {}
@@ -112,7 +117,8 @@ class Probe:
         (one more backward, to the input only)."""
         return self._memo("input_jacobian", lambda: self._forward_backward("input_jacobian"))
 
-    def per_sample_gradients(self, chunk_size: int = 16) -> dict[str, "PerSampleStats"]:
+    def per_sample_gradients(self, chunk_size: int = 16,
+                             layers: Sequence[str] | None = None) -> dict[str, "PerSampleStats"]:
         """Statistics over samples of each scored weight's per-sample gradient.
 
         Each sample is its own batch of one (as GradSign's code does), BatchNorm
@@ -122,8 +128,17 @@ class Probe:
         or degenerate (BatchNorm-ended nets, whose per-sample output is then the
         classifier's bias: NB301, TransNAS-Bench-101), every BN normalises with
         the whole batch's statistics instead, held fixed (sample_norm.py).
+
+        `layers` (scored-layer names): the caller reads only these. When it is the
+        only planned reader of this pass (L-SWAG alone, its window near the output:
+        the backward and the per-sample outer products stop there), only they are
+        computed; their statistics are the same numbers as in the full pass.
         """
-        return self._memo("per_sample_gradients", lambda: self._per_sample_pass(chunk_size))
+        if layers is None or self._per_sample_readers > 1 or "per_sample_gradients" in self._results:
+            return self._memo("per_sample_gradients", lambda: self._per_sample_pass(chunk_size))
+        digest = hashlib.sha1(",".join(layers).encode()).hexdigest()[:8]
+        key = f"per_sample_gradients:{len(layers)}_layers_{digest}"
+        return self._memo(key, lambda: self._per_sample_pass(chunk_size, list(layers), key))
 
     def shared(self, key: str, compute: Callable[[], object]) -> object:
         """Run a pass that a proxy module defines (e.g. AZ-NAS's block-feature pass) once.
@@ -278,7 +293,8 @@ class Probe:
         self._results[f"split_gradients:{n}"] = grads
         self.pass_seconds[f"split_gradients:{n}"] = time.perf_counter() - start
 
-    def _per_sample_pass(self, chunk_size: int) -> None:
+    def _per_sample_pass(self, chunk_size: int, layers: list[str] | None = None,
+                         key: str = "per_sample_gradients") -> None:
         from torch.func import functional_call, grad, vmap
 
         from .sample_norm import choose_per_sample_statistics, use_sample_norm
@@ -288,7 +304,9 @@ class Probe:
         norm = use_sample_norm(net)
         start = time.perf_counter()
         self.per_sample_statistics = choose_per_sample_statistics(net, norm, self.inputs)
-        weight_names = {(f"{n}.weight" if n else "weight"): n for n, _ in scored_layers(net)}
+        wanted = None if layers is None else set(layers)
+        weight_names = {(f"{n}.weight" if n else "weight"): n for n, _ in scored_layers(net)
+                        if wanted is None or n in wanted}
         params = {k: v.detach() for k, v in net.named_parameters()}
         buffers = {k: v for k, v in net.named_buffers()}
         scored = {k: params[k] for k in weight_names}
@@ -303,8 +321,8 @@ class Probe:
         for xs, ys in zip(self.inputs.split(chunk_size), labels.split(chunk_size)):
             for k, g in per_sample(scored, xs, ys).items():
                 acc[k].add(g.detach())
-        self._results["per_sample_gradients"] = {weight_names[k]: v for k, v in acc.items()}
-        self.pass_seconds["per_sample_gradients"] = time.perf_counter() - start
+        self._results[key] = {weight_names[k]: v for k, v in acc.items()}
+        self.pass_seconds[key] = time.perf_counter() - start
 
     def seconds_for(self, needs: Needs) -> float:
         """Time of the shared passes a proxy used (what it would cost on its own)."""
