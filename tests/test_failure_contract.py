@@ -118,6 +118,7 @@ def test_a_bug_stops_the_run_keeps_earlier_rows_and_caches_no_failure(tmp_path, 
     frame = zcbench.load_scores(tmp_path / "scores.h5")
     assert (frame["error"] == "").all(), "a bug must never be cached as a failure"
     assert frame.groupby("proxy")["arch"].nunique().to_dict() == {"params": 3, "test_buggy": 3}
+    assert frame["accuracy"].notna().all(), "the ground truth is recorded before scoring, so the file ranks"
     # fixed, the same command does the rest and recomputes nothing it kept
     PROXIES._items.pop("test_buggy")
     registered("test_buggy", lambda probe: 1.0)

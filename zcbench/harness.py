@@ -360,15 +360,16 @@ def run(cfg: DictConfig) -> RunResult:
             print(f"[zcbench] skipped {name} on {task.name}: {reason}")
         skipped.update(group_skipped)
         archs = setup.archs[shard[0]::shard[1]] if shard else setup.archs
+        if task.has_truth:  # recorded before scoring: a run killed midway leaves a file that ranks
+            cache.set_truth(setup.truth.loc[setup.truth["arch"].isin(archs), ["arch", "accuracy"]]
+                            .assign(task=task.name))
         settings.update({name: settings_key(setup.batch, opts, setup.task.space_options)
                          for name, opts in chosen.items()})
         done, f = _score_archs(setup, cache, archs, chosen, settings, versions, cfg, scores_path, shared)
         computed_archs |= done
         failed += f
     computed = len(computed_archs)
-    seed, truth, batch = setup.seed, setup.truth, setup.batch
-    if task.has_truth:
-        cache.set_truth(truth.loc[truth["arch"].isin(archs), ["arch", "accuracy"]].assign(task=task.name))
+    seed, batch = setup.seed, setup.batch
     cache.checkpoint()
     for line in shared.report():
         print(line)

@@ -21,9 +21,11 @@ def _peak_mb() -> float:
 
 
 def _case(overrides: list[str], proxies: list[str] | None, threads: int) -> dict:
-    """Run in the child: prepare the task, build its first arch, score the proxies once."""
+    """Run in the child: prepare the task, build its first arch, score the proxies once with their
+    configured options and the task's (e.g. synflow keeping LayerNorm on ViTs), as the main command does."""
     torch.set_num_threads(threads)
-    from ..harness import build_network, compose, prepare
+    from ..harness import apply_task_options, build_network, compose, prepare
+    from .configs import config_options
     from .registry import PROXIES
     from .scoring import score_network
 
@@ -33,8 +35,9 @@ def _case(overrides: list[str], proxies: list[str] | None, threads: int) -> dict
     net = build_network(setup, arch)
     params = sum(p.numel() for p in net.parameters())
     names = proxies or PROXIES.names()
+    options = apply_task_options({n: config_options(n) for n in names}, setup.task)
     start = time.perf_counter()
-    results = score_network(net, setup.inputs, setup.labels, names, loss_fn=setup.loss_fn)
+    results = score_network(net, setup.inputs, setup.labels, names, options, loss_fn=setup.loss_fn)
     return {"task": setup.task.name, "arch": arch, "params_m": params / 1e6,
             "batch": "x".join(str(d) for d in setup.inputs.shape), "proxies": len(names),
             "failed": sorted(n for n, r in results.items() if not r.ok),
