@@ -78,3 +78,22 @@ def test_generated_protocol_names_registered_proxies_and_known_spaces():
             PROXIES.get(proxy)
             assert inp["image_size"] * inp["batch_size"] < entry["reference"]["image_size"] * entry["reference"]["batch_size"] \
                 or inp["batch_size"] < entry["reference"]["batch_size"]
+
+
+def test_failures_under_both_inputs_count_as_agreement_and_one_sided_ones_disqualify():
+    ref = calib.Input(224, 64)
+    frame = _frame(n=calib.MIN_ARCHS)
+    good = frame["proxy"] == "good"
+    # two archs fail at both inputs (as a disconnected cell does): 28 scored + 2 agreed failures
+    both = good & frame["arch"].isin(["a0", "a1"])
+    frame.loc[both, ["score", "error"]] = [np.nan, "non-finite score (nan)"]
+    table = calib.agreement_table(frame, ref)
+    row = table[(table.proxy == "good") & (table.input == calib.Input(112, 64))].iloc[0]
+    assert (row.n_shared, row.n_same_failed, row.n_failure_mismatch) == (calib.MIN_ARCHS - 2, 2, 0)
+    assert calib.choose(table, ref)["good"] == calib.Input(112, 64)
+    # one more failure, at the cheap input only: the cheap input no longer stands in
+    one_sided = good & (frame["arch"] == "a2") & (frame["input"] == calib.Input(112, 64))
+    frame.loc[one_sided, ["score", "error"]] = [np.nan, "non-finite score (nan)"]
+    table = calib.agreement_table(frame, ref)
+    assert table[(table.proxy == "good") & (table.input == calib.Input(112, 64))].iloc[0].n_failure_mismatch == 1
+    assert calib.choose(table, ref)["good"] == ref

@@ -92,17 +92,28 @@ def _spearman(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def agreement_table(frame: pd.DataFrame, reference: Input) -> pd.DataFrame:
-    """Per (task, proxy, input): agreement with the reference input on shared archs, rho vs truth, seconds."""
+    """Per (task, proxy, input): agreement with the reference input, rho vs truth, seconds.
+
+    The agreement is the Spearman correlation on the archs both inputs scored (n_shared);
+    n_same_failed counts the archs that failed under both (a disconnected cell fails at any
+    input), n_failure_mismatch those that failed under one only.
+    """
     rows = []
     for (task, proxy), group in frame.groupby(["task", "proxy"], sort=True):
-        ref = _finite(group[group["input"] == reference]).set_index("arch")
+        ref_all = group[group["input"] == reference].set_index("arch")
+        ref = _finite(ref_all.reset_index()).set_index("arch")
+        ref_failed = ref_all.index.difference(ref.index)
         for inp, part in group.groupby("input", sort=True):
             ok = _finite(part).set_index("arch")
+            failed = pd.Index(part["arch"]).difference(ok.index)
             shared = ref.index.intersection(ok.index)
             truth = ok["accuracy"].dropna()
+            both = ref_all.index.intersection(pd.Index(part["arch"]))
             rows.append({
-                "task": task, "proxy": proxy, "input": inp, "n_archs": len(part), "n_failed": len(part) - len(ok),
+                "task": task, "proxy": proxy, "input": inp, "n_archs": len(part), "n_failed": len(failed),
                 "n_shared": len(shared),
+                "n_same_failed": len(failed.intersection(ref_failed)),
+                "n_failure_mismatch": len(both.intersection(failed.symmetric_difference(ref_failed))),
                 "agreement": 1.0 if inp == reference else _spearman(ref.loc[shared, "score"], ok.loc[shared, "score"]),
                 "rho_truth": _spearman(ok.loc[truth.index, "score"], truth),
                 "seconds": float(part["seconds"].mean()),
@@ -112,18 +123,20 @@ def agreement_table(frame: pd.DataFrame, reference: Input) -> pd.DataFrame:
 
 def choose(table: pd.DataFrame, reference: Input, threshold: float = THRESHOLD,
            min_archs: int = MIN_ARCHS) -> dict[str, Input]:
-    """Per proxy, the input with the fewest measured seconds that agrees >= threshold on >= min_archs archs.
+    """Per proxy, the input with the fewest measured seconds that agrees with the reference on >= min_archs archs.
 
-    The reference input is always allowed. A proxy must agree on every
-    calibration task it was scored on; its cost is its mean seconds per arch
-    there (ties: fewer pixels).
+    Agreeing on an arch: both inputs score it (Spearman >= threshold over those) or both fail
+    on it; an arch that fails under one input only disqualifies the cheaper one. The reference
+    input is always allowed. A proxy must agree on every calibration task it was scored on; its
+    cost is its mean seconds per arch there (ties: fewer pixels).
     """
     chosen = {}
     for proxy, group in table.groupby("proxy", sort=True):
         allowed = []
         for inp, g in group.groupby("input", sort=True):
-            good = inp == reference or bool(((g["agreement"] >= threshold) & (g["n_shared"] >= min_archs)).all())
-            if good:
+            agree = ((g["agreement"] >= threshold) & (g["n_failure_mismatch"] == 0)
+                     & (g["n_shared"] + g["n_same_failed"] >= min_archs))
+            if inp == reference or bool(agree.all()):
                 allowed.append((float(g["seconds"].mean()), inp.pixels, inp))
         chosen[proxy] = min(allowed)[2] if allowed else reference
     return chosen
@@ -143,7 +156,8 @@ def markdown(space: str, table: pd.DataFrame, reference: Input, chosen: dict[str
              f"Each cell: Spearman with the reference scores on the shared archs / Spearman with ground "
              f"truth / seconds per arch on one core (the seconds of the proxy's own passes; proxies that "
              f"share passes pay them once). **bold** = chosen (the fewest seconds among the inputs with "
-             f"agreement >= {THRESHOLD} on >= {MIN_ARCHS} archs; seconds measured on this shared 2-core "
+             f"agreement >= {THRESHOLD} on >= {MIN_ARCHS} archs, an arch that fails under both inputs counting as "
+             f"agreeing and one that fails under one only as disagreeing; seconds measured on this shared 2-core "
              f"machine while other work ran, so they are indicative).", "",
              "| proxy | " + " | ".join(i.label for i in inputs) + " | chosen |",
              "|---|" + "---|" * (len(inputs) + 1)]
