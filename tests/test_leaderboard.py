@@ -278,3 +278,21 @@ def test_task_means_compare_like_with_like():
     lines = task_means(comp, ["libra", "lswag"])
     assert lines == ["- libra: mean over the 2 of the paper's 3 tasks scored here: ours 0.700, paper 0.800 on "
                      "the same tasks; the paper's mean over all 3: 0.667."]
+
+
+def test_rows_at_the_paper_input_replace_an_unvalidated_cheaper_input_and_the_rest_are_noted():
+    """TNB micro's protocol (zcbench/conf/derived/protocol.yaml): meco must be scored at 256 px
+    (64 px ranked differently in the calibration), nwot may be scored at 64 px."""
+    rng = np.random.default_rng(3)
+    acc = rng.normal(70, 5, size=120)
+    px64, px256 = "input=x;batch=32x3x64x64", "input=x;batch=32x3x256x256"
+    cheap = _frame({"meco": rng.normal(size=120), "nwot": acc + rng.normal(0, 3, size=120)}, acc,
+                   task="tnb101_micro_class_object", settings={"meco": px64, "nwot": px64})
+    rows = leaderboard_rows(cheap, [], n_boot=0).set_index("method")
+    assert "64 px, batch 32: an input not validated for meco on tnb101_micro" in rows.at["meco", "note"]
+    assert rows.at["nwot", "note"] == ""
+    # meco rescored at the paper's input on 80 of the 120 archs (over half): those rows are ranked
+    paper = _frame({"meco": acc + rng.normal(0, 1, size=120)}, acc, task="tnb101_micro_class_object",
+                   settings={"meco": px256}).iloc[:80]
+    rows = leaderboard_rows(pd.concat([cheap, paper]), [], n_boot=0, min_coverage=0.5).set_index("method")
+    assert rows.at["meco", "note"] == "" and rows.at["meco", "spearman"] > 0.9

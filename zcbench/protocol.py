@@ -15,12 +15,14 @@ embedding depends on the image size, so it is another build anyway).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import yaml
+from omegaconf import OmegaConf
 
 from .errors import ZcbenchError
 
@@ -75,3 +77,35 @@ def describe(groups: Sequence[InputGroup], own: tuple[int | None, int]) -> list[
     return [f"[zcbench] protocol=cheap: {', '.join(g.proxies)} scored at {g.image_size} px, batch {g.batch_size} "
             f"(ranks like the paper's {own[0]} px, batch {own[1]}: results/protocol.md; protocol=paper to "
             f"score them on the paper input)" for g in groups if (g.image_size, g.batch_size) != own]
+
+
+_BATCH = re.compile(r"(?:^|;)batch=(\d+)x\d+x(\d+)x(\d+)(?:;|$)")
+
+
+def settings_input(settings: str) -> tuple[int, int] | None:
+    """(image_size, batch_size) of a cache row's settings (`batch=BxCxHxW`); None without a square batch."""
+    match = _BATCH.search(settings or "")
+    if not match or match.group(2) != match.group(3):
+        return None
+    return int(match.group(2)), int(match.group(1))
+
+
+@lru_cache(maxsize=None)
+def task_space(task: str) -> str | None:
+    """The search space zcbench/conf/task/<task>.yaml names; None for an unknown task."""
+    from .tasks.task import CONF_DIR
+
+    path = CONF_DIR / "task" / f"{task}.yaml"
+    return str(OmegaConf.load(path).get("space")) if task and path.is_file() else None
+
+
+def unvalidated_input(task: str, proxy: str, settings: str, path: str | Path = DERIVED) -> str:
+    """Why a score of `proxy` on `task` under `settings` is not at an input the protocol validated
+    for it; "" when it is: the paper's input, the proxy's calibrated cheaper one, or a task whose
+    space has no calibration (nothing to compare with) or whose settings name no image batch."""
+    space, given = task_space(task), settings_input(settings)
+    reference, chosen = cheaper_inputs(space, path) if space else (None, {})
+    if reference is None or given is None or given in (reference, chosen.get(proxy)):
+        return ""
+    return (f"scored at {given[0]} px, batch {given[1]}: an input not validated for {proxy} on {space} "
+            f"(results/protocol.md; the paper's is {reference[0]} px, batch {reference[1]})")

@@ -37,6 +37,7 @@ import pandas as pd
 from ..ensembles import ENSEMBLES, MissingMembersError, evaluate, split_archs
 from ..ensembles.table import ScoreTable, score_tables
 from ..errors import ZcbenchError
+from ..protocol import unvalidated_input
 from .aliases import alias_map
 from .chosen_on import held_out
 from .stats import bootstrap_interval, kendall_failed_last, ranks_failed_last, spearman_failed_last
@@ -73,13 +74,14 @@ def table_rows(table: ScoreTable, ensembles: Sequence[str], tune_fraction: float
     if left_out:
         fit_note = (f"{len(left_out)} evaluation archs left out: "
                     + "; ".join(sorted({what for _, what in fitted.values()})) + " was chosen on them")
+    off_input = {p: unvalidated_input(table.task, p, s) for p, s in table.settings.items()}
     rows = []
     for proxy in table.proxies:
         if proxy in aliases:
             continue
         score = held_table.scores[proxy].to_numpy()
         note = "; ".join(filter(None, ["same computation as " + ", ".join(also[proxy]) if proxy in also else "",
-                                       fit_note]))
+                                       off_input.get(proxy, ""), fit_note]))
         rows.append({**base, "method": proxy, "kind": "proxy", **_metrics(score, acc, n_boot, table.seed),
                      "n_failed": int(np.isnan(score).sum()), "members": proxy, "note": note})
     for name in ensembles:
@@ -95,8 +97,11 @@ def table_rows(table: ScoreTable, ensembles: Sequence[str], tune_fraction: float
         score = result.scores.loc[held].to_numpy()
         members = list(result.selection.members)
         failed = held_table.scores[members].isna().any(axis=1).sum()
+        off = [m for m in members if off_input.get(m)]
+        note = "; ".join(filter(None, [f"members at an input not validated for them: {', '.join(off)}" if off else "",
+                                       fit_note]))
         rows.append({**row, **_metrics(score, acc, n_boot, table.seed), "n_failed": int(failed),
-                     "members": "+".join(members), "note": fit_note})
+                     "members": "+".join(members), "note": note})
     return rows
 
 

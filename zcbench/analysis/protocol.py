@@ -128,7 +128,7 @@ def choose(table: pd.DataFrame, reference: Input, threshold: float = THRESHOLD,
     Agreeing on an arch: both inputs score it (Spearman >= threshold over those) or both fail
     on it; an arch that fails under one input only disqualifies the cheaper one. The reference
     input is always allowed. A proxy must agree on every calibration task it was scored on; its
-    cost is its mean seconds per arch there (ties: fewer pixels).
+    cost is its mean seconds per arch there, to 0.1 s (ties: fewer pixels).
     """
     chosen = {}
     for proxy, group in table.groupby("proxy", sort=True):
@@ -137,7 +137,8 @@ def choose(table: pd.DataFrame, reference: Input, threshold: float = THRESHOLD,
             agree = ((g["agreement"] >= threshold) & (g["n_failure_mismatch"] == 0)
                      & (g["n_shared"] + g["n_same_failed"] >= min_archs))
             if inp == reference or bool(agree.all()):
-                allowed.append((float(g["seconds"].mean()), inp.pixels, inp))
+                # seconds to 0.1 s: a data-free proxy (params) costs nothing at any input; the fewer pixels win
+                allowed.append((round(float(g["seconds"].mean()), 1), inp.pixels, inp))
         chosen[proxy] = min(allowed)[2] if allowed else reference
     return chosen
 

@@ -85,12 +85,26 @@ def current_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[current.isna() | (frame["proxy_version"] == current)]
 
 
-def widest_settings(frame: pd.DataFrame) -> dict[str, str]:
-    """Per proxy, the settings string under which it scored the most distinct archs (ties: the first)."""
+def widest_settings(frame: pd.DataFrame, task: str | None = None, min_coverage: float = 0.5) -> dict[str, str]:
+    """Per proxy, the settings string under which it scored the most distinct archs (ties: the first).
+
+    With `task`, settings at an input the protocol validated for the proxy (zcbench.protocol:
+    the paper's input or its calibrated cheaper one) come first when they cover at least
+    `min_coverage` of the widest one's archs: a rescoring at the paper input replaces the
+    rows of an input shown not to rank the same as soon as it covers most archs.
+    """
+    from ..protocol import unvalidated_input
+
     chosen = {}
     for proxy, rows in frame.groupby("proxy", sort=True):
-        counts = rows.groupby("settings")["arch"].nunique()
-        chosen[proxy] = counts.sort_values(ascending=False, kind="stable").index[0]
+        counts = rows.groupby("settings")["arch"].nunique().sort_values(ascending=False, kind="stable")
+        if task is not None:
+            valid = [s for s, n in counts.items()
+                     if n >= min_coverage * counts.iloc[0] and not unvalidated_input(task, str(proxy), str(s))]
+            if valid:
+                chosen[proxy] = valid[0]
+                continue
+        chosen[proxy] = counts.index[0]
     return chosen
 
 
@@ -109,7 +123,7 @@ def score_tables(frame: pd.DataFrame, proxies: list[str] | None = None,
 
 
 def _one_table(task: str, seed: int, g: pd.DataFrame, min_coverage: float) -> ScoreTable:
-    settings = widest_settings(g)
+    settings = widest_settings(g, task, min_coverage)
     g = g[g["settings"] == g["proxy"].map(settings)].reset_index(drop=True)
     coverage = g.groupby("proxy")["arch"].nunique()
     median = float(coverage.median())
