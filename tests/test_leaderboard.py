@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zcbench.analysis.leaderboard import leaderboard_rows, summary
+from zcbench.analysis.leaderboard import OFF_INPUT_MARK, aggregate, leaderboard_rows, markdown, summary
 from zcbench.analysis.paper_tables import paper_values
 from zcbench.cache import ScoreCache
 from zcbench.ensembles import ENSEMBLES
@@ -291,6 +291,9 @@ def test_rows_at_the_paper_input_replace_an_unvalidated_cheaper_input_and_the_re
     rows = leaderboard_rows(cheap, [], n_boot=0).set_index("method")
     assert "64 px, batch 32: an input not validated for meco on tnb101_micro" in rows.at["meco", "note"]
     assert rows.at["nwot", "note"] == ""
+    page = markdown(aggregate(rows.reset_index()), {"tnb101_micro_class_object": "test"})
+    assert "| tnb101_micro_class_object | meco | scored at 64 px" in page
+    assert OFF_INPUT_MARK + " |" in page
     # meco rescored at the paper's input on 80 of the 120 archs (over half): those rows are ranked
     paper = _frame({"meco": acc + rng.normal(0, 1, size=120)}, acc, task="tnb101_micro_class_object",
                    settings={"meco": px256}).iloc[:80]

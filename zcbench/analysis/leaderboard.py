@@ -175,9 +175,19 @@ def _cell(agg_idx: pd.DataFrame, method: str, task: str, value: str = "spearman"
         return "-" if math.isnan(r.kendall) else f"{r.kendall:.3f}"
     if math.isnan(r.spearman):
         return r.note or "-"
+    mark = OFF_INPUT_MARK if _off_input(str(r.note)) else ""
     if math.isnan(r.ci_lo):
-        return f"{r.spearman:.3f}"
-    return f"{r.spearman:.3f} [{r.ci_lo:.2f}, {r.ci_hi:.2f}]"
+        return f"{r.spearman:.3f}{mark}"
+    return f"{r.spearman:.3f} [{r.ci_lo:.2f}, {r.ci_hi:.2f}]{mark}"
+
+
+OFF_INPUT_MARK = " (u)"
+
+
+def _off_input(note: str) -> str:
+    """The part of a row's note that says its scores (or an ensemble's members) are at an unvalidated input."""
+    return next((part for part in note.split("; ")
+                 if "an input not validated" in part or part.startswith("members at an input not validated")), "")
 
 
 def markdown(agg: pd.DataFrame, status: dict[str, str], intro: str = "") -> str:
@@ -209,6 +219,13 @@ def markdown(agg: pd.DataFrame, status: dict[str, str], intro: str = "") -> str:
               "between two proxies on the tuning archs), into the proxy with the higher rho "
               "(results/leaderboard_libra_choices.csv, column merged_into).", "",
               to_markdown(pd.DataFrame(same)) if same else "(no aliases among the scored proxies)", ""]
+    off = [{"task": r.task, "row": r.method, "input": _off_input(str(r.note))}
+           for r in agg.itertuples(index=False) if _off_input(str(r.note))]
+    lines += ["## Cells at an input the protocol did not validate", "",
+              f"Marked{OFF_INPUT_MARK} above. Their scores come from an input cheaper than the paper's that "
+              "results/protocol.md did not show to rank like it for that proxy (or did not calibrate); they "
+              "are replaced as soon as a rescoring at a validated input covers most of the task's archs.", "",
+              to_markdown(pd.DataFrame(off)) if off else "(none)", ""]
     size = agg.groupby("task")[["n_eval", "n_tune"]].max()
     fitted = {r.task: part for r in agg.itertuples(index=False) for part in str(r.note).split("; ")
               if "evaluation archs left out" in part}
