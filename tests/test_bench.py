@@ -25,3 +25,15 @@ def test_bench_writes_the_cost_table_and_the_peak_memory_row(tmp_path, real_data
     proxies, failed, baseline, peak = int(cells[4]), cells[5], float(cells[7]), float(cells[8])
     assert proxies == 2 and failed == "-"
     assert 0 < baseline <= peak
+
+
+def test_a_case_reports_its_own_peak_not_its_parents(real_data):
+    """A spawned child's ru_maxrss starts at the parent's resident size; the case reads its own VmHWM."""
+    import torch
+
+    from zcbench.proxies.peak_memory import measure_cases
+
+    held = torch.ones(768 << 18)  # the parent holds 768 MiB, every page written
+    [row] = measure_cases([["task=nb201_cifar10", "n_archs=1", f"data_root={real_data}"]], proxies=["params"])
+    assert float(held[0]) == 1.0
+    assert row["peak_mb"] < 700, row  # an NB201 case with one data-free proxy needs well under that

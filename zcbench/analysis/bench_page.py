@@ -32,7 +32,7 @@ def write_bench_page(path: str | Path, command: str, machine: str, result: Bench
              "```", *bench_table(result), "```", ""]
     if memory:
         lines += ["## Peak memory: every proxy on one network, each case in a fresh process", "",
-                  "Peak resident set size (ru_maxrss) of a process that prepares the task, builds its first sampled "
+                  "Peak resident set size (VmHWM: the high-water mark of its own address space) of a process that prepares the task, builds its first sampled "
                   "arch and scores every proxy once (zcbench/proxies/peak_memory.py); 'before the network' is the "
                   "peak after the inputs are loaded.", "",
                   "| case | arch | params (M) | batch | proxies | failed | seconds | before the network (GiB) | peak (GiB) |",

@@ -1,6 +1,6 @@
 """Peak resident memory and seconds of scoring one network, each case in a fresh process.
 
-The peak resident set size (ru_maxrss) is a per-process high-water mark, so each case runs in its
+The peak resident set size (VmHWM) is a per-process high-water mark, so each case runs in its
 own spawned process and reports its own peak: the figure includes the interpreter, torch and the
 task's input batch (measured separately as `baseline_mb`, the peak before the network is built),
 as a user's run would. zcbench-bench (zcbench/cli/bench.py) runs the cases of its `memory` key.
@@ -17,6 +17,18 @@ import torch
 
 
 def _peak_mb() -> float:
+    """This process's peak resident size in MiB: VmHWM of its own address space where Linux has it.
+
+    ru_maxrss is not that: a child's starts at its parent's resident size when it is forked, and
+    exec keeps it, so a case spawned by a parent holding 1.9 GiB reported at least 1.9 GiB.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
