@@ -15,7 +15,7 @@ space := $(empty) $(empty)
 join_commas = $(subst $(space),$(comma),$(strip $(1)))
 SWEEP = -m hydra/launcher=$(LAUNCHER) $(if $(filter 1,$(SHARDS)),,'shard=$(call join_commas,$(foreach i,$(shell seq 0 $$(($(SHARDS) - 1))),$(i)/$(SHARDS)))')
 
-.PHONY: protocol protocol-calibrate install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: table3-lswag protocol protocol-calibrate install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -125,6 +125,20 @@ lswag-ablation:  ## choose each task's L-SWAG window (generated zcbench/conf/der
 	done
 	$(PYTHON) -m zcbench.cli.lswag_ablation \
 	  'dirs=[$(call join_commas,$(addprefix results/lswag_ablation/,$(ABLATION_TASKS)))]' out=results/lswag_ablation.md
+
+# L-SWAG on the TransNAS-Bench-101 tasks of the paper's Table 3: each task's window from 30 networks at 64 px
+# (spike criterion: reads no accuracy), then the L-SWAG set on TABLE3_ARCHS archs into the leaderboard caches
+# (protocol=cheap scores them at 64 px, calibrated against 256 px: results/protocol.md). Resumable.
+TABLE3_TNB_TASKS ?= $(addprefix tnb101_micro_,jigsaw normal autoencoder) $(addprefix tnb101_macro_,jigsaw normal autoencoder)
+TABLE3_ARCHS ?= 200
+table3-lswag:  ## L-SWAG's window and the L-SWAG set on the Table 3 TNB tasks (hours on a CPU core per task)
+	for t in $(TABLE3_TNB_TASKS); do \
+	  $(PYTHON) -m zcbench.cli.select_layers task=$$t task.image_size=64 n_archs=30 write=true progress=false || exit 1; \
+	  case $$t in *micro*) p='[lswag,lswag_lambda,lswag_psi,nwot,swap,params,l2_norm]';; \
+	    *) p='[lswag,lswag_psi,nwot,swap,params,l2_norm]';; esac; \
+	  $(PYTHON) -m zcbench "proxy=$$p" task=$$t n_archs=$(TABLE3_ARCHS) out_dir=results/cache/$$t \
+	    write_table=false progress=false || exit 1; \
+	done
 
 validate-nb101:  ## params+synflow on all 292 Suite-Zero NB101 cells, nwot on 50, synflow on MLFE's 846; vs Suite-Zero
 	$(PYTHON) -m zcbench 'proxy=[params,synflow]' task=nb101_cifar10 n_archs=all out_dir=results/nb101_cifar10
