@@ -319,3 +319,23 @@ def test_lswag_alone_reads_a_window_pass_with_the_full_pass_numbers(case, window
         assert torch.equal(subset[n].abs_total, full[n].abs_total)
         assert torch.equal(subset[n].sq_total, full[n].sq_total)
         assert torch.equal(subset[n].sign_total, full[n].sign_total)
+
+
+def test_ntk_rows_per_sample_equal_the_batch_backward_rows_where_samples_never_meet(tiny_batch):
+    """A ViT (LayerNorm, no BatchNorm, no dropout): J's rows from each sample alone (per-sample
+    gradients) are the rows of one backward per sample through the whole batch."""
+    from conftest import tiny_cnn, tiny_vit
+
+    from zcbench.proxies.ntk import _coupled_rows, samples_independent
+
+    x, _ = tiny_batch
+    net = tiny_vit().train()
+    assert samples_independent(net) and not samples_independent(tiny_cnn().train())
+    weights = [p for name, p in net.named_parameters() if name.endswith("weight")]
+    coupled = _coupled_rows(net, x, weights).double()
+    alone = tangent_features(net, x, chunk_size=3).double()  # chunks that do not divide the batch
+    assert alone.shape == coupled.shape
+    torch.testing.assert_close(alone, coupled, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(alone @ alone.T, coupled @ coupled.T, rtol=1e-4, atol=1e-6)
+    net.blocks[0].mlp.insert(2, torch.nn.Dropout(0.1))  # a dropout mask per batch couples them again
+    assert not samples_independent(net)

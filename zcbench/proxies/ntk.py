@@ -23,17 +23,29 @@ from .probe import ACTIVATIONS, Probe, forward_with_hooks
 from .registry import proxy
 
 
-def tangent_features(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def tangent_features(net: nn.Module, x: torch.Tensor, chunk_size: int = 4) -> torch.Tensor:
     """(batch, weights) matrix: row i = d(sum of logits of sample i)/d(weights).
 
-    One forward of the whole batch (BatchNorm statistics from the batch, as
-    TE-NAS's get_ntk_n in train mode), then one backward per sample. Weights
-    are all parameters named `weight` (TE-NAS: convolution, linear and
-    normalisation scales), skipping those the output does not reach.
+    Weights are all parameters named `weight` (TE-NAS: convolution, linear and
+    normalisation scales). With BatchNorm in train mode (TE-NAS's get_ntk_n), the
+    batch statistics couple the samples: one forward of the whole batch, then one
+    backward per sample, skipping weights the output does not reach. A network whose
+    samples never meet (no train-mode BatchNorm, no active dropout: the ViTs) gives
+    the same rows from each sample alone, so they are computed as per-sample gradients
+    (torch.func, `chunk_size` samples at a time): one backward per sample through that
+    sample only instead of through the whole batch (AutoFormer-T, 16 samples at 224 px:
+    see results/benchmark_nb201_cpu.md). Weights the output does not reach then give
+    zero columns, which leave J J^T unchanged.
     """
-    weights = [p for name, p in net.named_parameters() if "weight" in name.rsplit(".", 1)[-1]]
-    if not weights:
+    named = [(name, p) for name, p in net.named_parameters() if "weight" in name.rsplit(".", 1)[-1]]
+    if not named:
         raise ProxyFailure("network has no weight parameters")
+    if samples_independent(net):
+        return _per_sample_rows(net, x, dict(named), chunk_size)
+    return _coupled_rows(net, x, [p for _, p in named])
+
+
+def _coupled_rows(net: nn.Module, x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
     logits = net(x)
     if isinstance(logits, tuple):
         logits = logits[-1]
@@ -46,6 +58,37 @@ def tangent_features(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
         if out is None:  # one (batch, weights) buffer, filled row by row (no stacked copy)
             out = row.new_empty((per_sample.shape[0], row.numel()))
         out[i] = row
+    return out
+
+
+def samples_independent(net: nn.Module) -> bool:
+    """Whether each sample's output depends on that sample only: no BatchNorm using batch
+    statistics, no dropout that would draw a mask per batch."""
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and (m.training or not m.track_running_stats):
+            return False
+        if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
+            return False
+    return True
+
+
+def _per_sample_rows(net: nn.Module, x: torch.Tensor, weights: dict[str, torch.Tensor],
+                     chunk_size: int) -> torch.Tensor:
+    from torch.func import functional_call, grad, vmap
+
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    buffers = dict(net.named_buffers())
+
+    def summed_logits(w: dict[str, torch.Tensor], sample: torch.Tensor) -> torch.Tensor:
+        out = functional_call(net, ({**params, **w}, buffers), (sample.unsqueeze(0),))
+        return (out[-1] if isinstance(out, tuple) else out).sum()
+
+    rows_of = vmap(grad(summed_logits), in_dims=(None, 0))
+    frozen = {k: v.detach() for k, v in weights.items()}
+    out = torch.empty((x.shape[0], sum(v.numel() for v in frozen.values())), dtype=x.dtype, device=x.device)
+    for start, chunk in zip(range(0, x.shape[0], chunk_size), x.split(chunk_size)):
+        grads = rows_of(frozen, chunk)
+        out[start:start + chunk.shape[0]] = torch.cat([grads[k].reshape(chunk.shape[0], -1) for k in frozen], 1)
     return out
 
 
