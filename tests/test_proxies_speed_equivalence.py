@@ -339,3 +339,20 @@ def test_ntk_rows_per_sample_equal_the_batch_backward_rows_where_samples_never_m
     torch.testing.assert_close(alone @ alone.T, coupled @ coupled.T, rtol=1e-4, atol=1e-6)
     net.blocks[0].mlp.insert(2, torch.nn.Dropout(0.1))  # a dropout mask per batch couples them again
     assert not samples_independent(net)
+
+
+def test_per_sample_chunks_are_sized_by_memory_and_do_not_change_the_statistics(tiny_batch):
+    from conftest import tiny_cnn
+
+    from zcbench.proxies.probe import Probe, per_sample_chunk
+
+    # NB201 (~1.5M weights) and AutoFormer-T (7.6M): 16; a TNB autoencoder (37M): 4; never under 2
+    assert [per_sample_chunk(n) for n in (1_500_000, 7_600_000, 37_000_000, 10**9)] == [16, 16, 4, 2]
+    x, y = tiny_batch
+    net = tiny_cnn()
+    stats = {c: Probe(net, x, y).per_sample_gradients(chunk_size=c) for c in (None, 4, 16)}
+    for name, ref in stats[16].items():
+        for c in (None, 4):
+            torch.testing.assert_close(stats[c][name].abs_total, ref.abs_total, rtol=1e-5, atol=1e-9)  # float32 rounding of the vmapped convolutions
+            torch.testing.assert_close(stats[c][name].sq_total, ref.sq_total, rtol=1e-5, atol=1e-12)
+            assert torch.equal(stats[c][name].sign_total, ref.sign_total)

@@ -119,15 +119,16 @@ class Probe:
         (one more backward, to the input only)."""
         return self._memo("input_jacobian", lambda: self._forward_backward("input_jacobian"))
 
-    def per_sample_gradients(self, chunk_size: int = 4,
+    def per_sample_gradients(self, chunk_size: int | None = None,
                              layers: Sequence[str] | None = None) -> dict[str, "PerSampleStats"]:
         """Statistics over samples of each scored weight's per-sample gradient.
 
         Each sample is its own batch of one (as GradSign's code does), BatchNorm
         in train mode without running statistics; computed with torch.func
-        (vmap over grad) in chunks, so memory stays at chunk_size gradients (4: on a
-        TransNAS-Bench-101 autoencoder, 37M weights per sample, 16 took 1.7x as long and twice
-        the memory; on NB201 the two cost the same; the sums differ by ~1e-16 relative).
+        (vmap over grad) in chunks, so memory stays at chunk_size gradients (None: as many
+        samples as fit PER_SAMPLE_CHUNK_BYTES of float32 gradients, 2 to 16: 16 on NB201, 4 on
+        a TransNAS-Bench-101 autoencoder with 37M weights, where 16 took 2x as long and twice the
+        memory; chunk sizes change the gradients by float32 rounding only, ~1e-7 relative).
         Where that is not defined (a map with one value per channel per sample)
         or degenerate (BatchNorm-ended nets, whose per-sample output is then the
         classifier's bias: NB301, TransNAS-Bench-101), every BN normalises with
@@ -322,6 +323,7 @@ class Probe:
         per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0))
 
         acc = {k: PerSampleStats.empty(v) for k, v in scored.items()}
+        chunk_size = chunk_size or per_sample_chunk(sum(v.numel() for v in scored.values()))
         for xs, ys in zip(self.inputs.split(chunk_size), labels.split(chunk_size)):
             for k, g in per_sample(scored, xs, ys).items():
                 acc[k].add(g.detach())
@@ -331,6 +333,18 @@ class Probe:
     def seconds_for(self, needs: Needs) -> float:
         """Time of the shared passes a proxy used (what it would cost on its own)."""
         return sum(v for k, v in self.pass_seconds.items() if k.split(":")[0] in needs.passes)
+
+
+#: memory for one chunk of per-sample float32 gradients (see per_sample_chunk)
+PER_SAMPLE_CHUNK_BYTES = 640 << 20
+
+
+def per_sample_chunk(n_weights: int, budget: int = PER_SAMPLE_CHUNK_BYTES) -> int:
+    """Samples per vmap chunk: the largest power of two, 2 to 16, whose float32 gradients of
+    `n_weights` weights each fit `budget` bytes. Small networks take 16 (fewer, larger calls);
+    large ones fewer, so that the chunk's tensors stay in memory the allocator already holds."""
+    fits = max(1, budget // (4 * max(1, n_weights)))
+    return max(2, min(16, 1 << (int(fits).bit_length() - 1)))
 
 
 class PerSampleStats:
