@@ -97,3 +97,18 @@ def test_failures_under_both_inputs_count_as_agreement_and_one_sided_ones_disqua
     table = calib.agreement_table(frame, ref)
     assert table[(table.proxy == "good") & (table.input == calib.Input(112, 64))].iloc[0].n_failure_mismatch == 1
     assert calib.choose(table, ref)["good"] == ref
+
+
+def test_unvalidated_input_skips_what_the_proxy_does_not_read():
+    from zcbench.protocol import unvalidated_input
+
+    # TNB micro: meco was not shown to rank alike at 64 px; nwot was (zcbench/conf/derived/protocol.yaml)
+    px64 = "input=cifar10;batch=32x3x64x64"
+    assert "not validated for meco on tnb101_micro" in unvalidated_input("tnb101_micro_class_object", "meco", px64)
+    assert unvalidated_input("tnb101_micro_class_object", "nwot", px64) == ""
+    # AutoFormer-T's paper input is 224 px, batch 64: params reads no input, flops only the image size
+    b16 = "input=cifar10;batch=16x3x224x224"
+    assert unvalidated_input("autoprox_cifar100_kd", "params", b16) == ""
+    assert unvalidated_input("autoprox_cifar100_kd", "flops", b16) == ""
+    assert "224 px, batch 16" in unvalidated_input("autoprox_cifar100_kd", "grad_norm", b16)
+    assert unvalidated_input("nb201_cifar10", "meco", "input=cifar10;batch=8x3x32x32") == ""  # no calibration

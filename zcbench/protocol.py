@@ -103,9 +103,14 @@ def unvalidated_input(task: str, proxy: str, settings: str, path: str | Path = D
     """Why a score of `proxy` on `task` under `settings` is not at an input the protocol validated
     for it; "" when it is: the paper's input, the proxy's calibrated cheaper one, or a task whose
     space has no calibration (nothing to compare with) or whose settings name no image batch."""
+    from .proxies import PROXIES
+
     space, given = task_space(task), settings_input(settings)
     reference, chosen = cheaper_inputs(space, path) if space else (None, {})
-    if reference is None or given is None or given in (reference, chosen.get(proxy)):
+    reads = PROXIES.get(proxy).needs.inputs if proxy in PROXIES.names() else "data"
+    if reference is None or given is None or reads == "none" or given in (reference, chosen.get(proxy)):
         return ""
+    if reads == "shape" and given[0] in (reference[0], (chosen.get(proxy) or reference)[0]):
+        return ""  # only the image size matters to it (FLOPs of one input)
     return (f"scored at {given[0]} px, batch {given[1]}: an input not validated for {proxy} on {space} "
-            f"(results/protocol.md; the paper's is {reference[0]} px, batch {reference[1]})")
+            f"(results/protocol.md, where the paper's is {reference[0]} px, batch {reference[1]})")

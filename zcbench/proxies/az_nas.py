@@ -255,7 +255,7 @@ def az_trainability(probe: Probe, init: str = "kaiming_fanin", blocks: str = "au
     return _finite_or_neg_inf(float(np.mean(scores)))
 
 
-@proxy("az_complexity", needs=Needs(passes=frozenset({"forward_flops"})), same_as="flops",
+@proxy("az_complexity", needs=Needs(passes=frozenset({"forward_flops"}), inputs="shape"), same_as="flops",
        orientation="more compute = higher capacity = predicted better (AZ-NAS's complexity term)")
 def az_complexity(probe: Probe) -> float:
     """AZ-NAS complexity: forward FLOPs at batch 1, counted as the `flops` proxy counts them."""

@@ -27,7 +27,7 @@ PASSES = ("activation_codes", "gradients", "channel_saliency", "hessian_gradient
           "input_jacobian", "per_sample_gradients", "forward_flops", "shared")
 LABELS = (False, True, "classes")
 BN_MODES = ("train", "eval", "bypass")
-INPUTS = ("data", "ones", "gaussian")
+INPUTS = ("data", "ones", "gaussian", "shape", "none")
 DTYPES = ("float32", "float64")
 
 
@@ -68,7 +68,8 @@ class Needs:
         sample, e.g. to group samples by class; implies reading them).
     bn: BatchNorm mode of the passes it reads: "train" (batch statistics, the
         NASLib convention at initialisation), "eval", or "bypass" (BN removed).
-    inputs: "data" (the task's image batch), "ones" or "gaussian".
+    inputs: "data" (the task's image batch), "ones" or "gaussian" (inputs of the batch's shape),
+        "shape" (one input's size only, not the batch: FLOPs) or "none" (the weights only: params).
     dtype: precision of its computation.
     """
 

@@ -18,7 +18,7 @@ from .registry import proxy
 _GRADS = Needs(passes=frozenset({"gradients"}), labels=True)
 
 
-@proxy("l2_norm", orientation="larger weight norms = more and wider layers = predicted better "
+@proxy("l2_norm", needs=Needs(inputs="none"), orientation="larger weight norms = more and wider layers = predicted better "
                               "(a model-size baseline; no sign flip)")
 def l2_norm(probe: Probe) -> float:
     """Sum over Conv2d/Linear layers of the L2 (Frobenius) norm of the weight tensor.

@@ -7,13 +7,13 @@ from .probe import Probe
 from .registry import proxy
 
 
-@proxy("params", orientation="more parameters = larger model = predicted better (the baseline every proxy must beat)")
+@proxy("params", needs=Needs(inputs="none"), orientation="more parameters = larger model = predicted better (the baseline every proxy must beat)")
 def params(probe: Probe) -> float:
     """Number of parameters (all tensors of the module, as NASLib counts them)."""
     return float(sum(p.numel() for p in probe.net.parameters()))
 
 
-@proxy("flops", needs=Needs(passes=frozenset({"forward_flops"})),
+@proxy("flops", needs=Needs(passes=frozenset({"forward_flops"}), inputs="shape"),
        orientation="more compute = larger model = predicted better")
 def flops(probe: Probe) -> float:
     """Forward FLOPs of one input (batch 1), eval mode, from torch.utils.flop_counter.
