@@ -34,8 +34,8 @@ def tangent_features(net: nn.Module, x: torch.Tensor, chunk_size: int = 2) -> to
     the same rows from each sample alone, so they are computed as per-sample gradients
     (torch.func, `chunk_size` samples at a time): one backward per sample through that
     sample only instead of through the whole batch. ntk alone, 16 samples at 224 px:
-    AutoFormer-T 48.8 s and 4.1 GiB -> 13 s and 2.5 GiB, AutoFormer-S 66 s -> 28 s and
-    5.6 GiB (chunks of 1 and 4 measured slower and larger there). Weights the output does
+    AutoFormer-T 48.8 s and 4.1 GiB -> 13 s and 2.5 GiB; AutoFormer-S 28 s and
+    5.6 GiB (chunks of 1 or 4: 52 s, 8.7-9.2 GiB there). Weights the output does
     not reach then give zero columns, which leave J J^T unchanged.
     """
     named = [(name, p) for name, p in net.named_parameters() if "weight" in name.rsplit(".", 1)[-1]]
