@@ -172,7 +172,7 @@ paper-tables:  ## the paper's Tables 1, 3, 4 beside ours: results/paper_tables.m
 # (vit-scores-batch), data-free ones and swap_reg elsewhere, on 100 of the 1,001 OoD-ViT-NAS archs per space
 # (vit-scores-free); the two ran side by side (make -j2). synflow keeps LayerNorm there (the ViT tasks' setting).
 # LAUNCHER, SHARDS and DEVICE as above, e.g. make vit-scores LAUNCHER=slurm_gpu SHARDS=4 DEVICE=cuda
-.PHONY: vit-scores vit-scores-batch vit-scores-free vit-scores-mini vit-tables
+.PHONY: vit-scores vit-scores-batch vit-scores-paper vit-scores-free vit-scores-mini vit-tables
 DEVICE ?= cpu
 VIT_SWEEP = OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=$${MKL_NUM_THREADS:-1} $(PYTHON) -m zcbench \
   $(SWEEP) device=$(DEVICE) progress=false 'out_dir=results/vit/scores/$${task.name}' \
@@ -181,6 +181,13 @@ VIT_BATCH_PROXIES ?= [params,flops,l2_norm,synflow,nwot,grad_norm,snip,swap_reg]
 VIT_FREE_PROXIES ?= [params,flops,l2_norm,synflow,swap_reg]
 vit-scores-batch:  ## Auto-Prox CIFAR-100 (200 subnets): the proxies that read the batch, and the data-free ones
 	$(VIT_SWEEP) 'proxy=$(VIT_BATCH_PROXIES)' task=autoprox_cifar100_kd n_archs=200 batch_size=16
+
+# The paper's input (224 px, batch 64; protocol=cheap moves the calibrated proxies to their cheaper input): the
+# proxies the Auto-Prox tasks still lack for the leaderboard's 15, on all 200 subnets (~40 s per subnet on a core).
+VIT_PAPER_PROXIES ?= [flops,l2_norm,synflow,swap_reg,meco,zen,zico,fisher,plain,jacov,grad_norm,snip]
+VIT_PAPER_TASKS ?= autoprox_cifar100_kd,autoprox_chaoyang_kd,autoprox_flowers_kd,autoprox_imagenet_supernet
+vit-scores-paper:  ## the paper-input proxies on the Auto-Prox tasks (200 subnets each; hours per task on a CPU)
+	$(VIT_SWEEP) 'proxy=$(VIT_PAPER_PROXIES)' task=$(VIT_PAPER_TASKS) n_archs=200
 
 vit-scores-free:  ## data-free proxies and swap_reg: OoD-ViT-NAS T/S/B (100 archs each), Auto-Prox ImageNet/Flowers/Chaoyang (200)
 	$(VIT_SWEEP) 'proxy=$(VIT_FREE_PROXIES)' \
