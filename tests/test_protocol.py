@@ -15,7 +15,7 @@ from zcbench.protocol import InputGroup, input_groups, load
 def test_input_of_reads_the_batch_shape():
     s = "input=cifar10;batch=64x3x112x112;space.image_size=112;window_lo=None"
     assert calib.input_of(s) == calib.Input(112, 64)
-    with pytest.raises(ValueError, match="names no image batch"):
+    with pytest.raises(ValueError, match="name no square image batch"):
         calib.input_of("input=cifar10")
 
 

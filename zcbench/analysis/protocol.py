@@ -21,7 +21,6 @@ harness reads (``zcbench/conf/derived/protocol.yaml``; never edited by hand).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -33,10 +32,10 @@ from scipy import stats
 
 from ..cache import load_scores
 from ..errors import BadOptionError, DataNotFoundError
+from ..protocol import settings_input
 
 THRESHOLD = 0.9
 MIN_ARCHS = 30
-_BATCH = re.compile(r"(?:^|;)batch=(\d+)x\d+x(\d+)x(\d+)(?:;|$)")
 
 
 @dataclass(frozen=True, order=True)
@@ -56,14 +55,11 @@ class Input:
 
 
 def input_of(settings: str) -> Input:
-    """The batch shape spelled in a cache row's settings (`batch=BxCxHxW`)."""
-    match = _BATCH.search(settings)
-    if not match:
-        raise ValueError(f"settings {settings!r} names no image batch (batch=BxCxHxW)")
-    batch, height, width = (int(g) for g in match.groups())
-    if height != width:
-        raise ValueError(f"settings {settings!r}: non-square images ({height}x{width}) are not a calibrated input")
-    return Input(height, batch)
+    """The batch shape spelled in a cache row's settings (`batch=BxCxHxW`), square images only."""
+    given = settings_input(settings)
+    if given is None:
+        raise ValueError(f"settings {settings!r} name no square image batch (batch=BxCxHxW)")
+    return Input(*given)
 
 
 def calibration_frame(folder: str | Path) -> pd.DataFrame:
