@@ -356,3 +356,66 @@ def test_per_sample_chunks_are_sized_by_memory_and_do_not_change_the_statistics(
             torch.testing.assert_close(stats[c][name].abs_total, ref.abs_total, rtol=1e-5, atol=1e-9)  # float32 rounding of the vmapped convolutions
             torch.testing.assert_close(stats[c][name].sq_total, ref.sq_total, rtol=1e-5, atol=1e-12)
             assert torch.equal(stats[c][name].sign_total, ref.sign_total)
+
+
+def _shared_forward(net, x, y, batch_chunk, loss_fn=None):
+    """Every pass of the shared forward, planned together, with the given chunking."""
+    passes = frozenset({"activation_codes", "gradients", "channel_saliency", "hessian_gradient", "input_jacobian"})
+    from zcbench.proxies.base import Needs
+
+    probe = Probe(net, x, y, loss_fn, planned=[Needs(passes=passes)], batch_chunk=batch_chunk)
+    probe.gradients()
+    return probe
+
+
+def test_shared_forward_in_chunks_equals_the_whole_batch_where_samples_never_meet(tiny_batch, monkeypatch):
+    """A ViT's shared forward run 3 samples at a time (chunks that do not divide the batch of 16):
+    codes, gradients, saliency, H g and the input Jacobian equal one pass over the whole batch,
+    layers fed one tensor still share one code tensor, and the scores are unchanged."""
+    from conftest import tiny_vit
+
+    from zcbench.proxies import probe as probe_module
+    from zcbench.proxies.probe import input_chunk
+
+    x, y = tiny_batch
+    torch.manual_seed(0)
+    net = tiny_vit()
+    whole, chunked = _shared_forward(net, x, y, 0), _shared_forward(net, x, y, 3)
+    assert whole._forward_chunk() is None and chunked._forward_chunk() == 3
+    a, b = whole.activation_codes(), chunked.activation_codes()
+    assert [n for n, _ in a] == [n for n, _ in b] and all(torch.equal(s, t) for (_, s), (_, t) in zip(a, b))
+    assert len({id(t) for _, t in a}) == len({id(t) for _, t in b})
+    for key in ("gradients", "hessian_gradient"):
+        for name, ref in getattr(whole, key)().items():
+            torch.testing.assert_close(getattr(chunked, key)()[name], ref, rtol=1e-4, atol=1e-7)
+    for (n1, s1), (n2, s2) in zip(whole.channel_saliency(), chunked.channel_saliency()):
+        assert n1 == n2
+        torch.testing.assert_close(s2, s1, rtol=1e-4, atol=1e-8)
+    torch.testing.assert_close(chunked.input_jacobian(), whole.input_jacobian(), rtol=1e-4, atol=1e-7)
+    names = ["grad_norm", "snip", "grasp", "fisher", "jacov", "plain", "nwot", "swap", "epe_nas"]
+    alone = score_network(net, x, y, names)  # 16 images of 8 px: input_chunk keeps the whole batch
+    assert input_chunk(x) >= 16
+    monkeypatch.setattr(probe_module, "input_chunk", lambda inputs: 3)  # what 224 px inputs would give
+    in_chunks = score_network(net, x, y, names)
+    for n in names:
+        assert math.isclose(in_chunks[n].score, alone[n].score, rel_tol=1e-4, abs_tol=1e-7), n
+
+
+def test_shared_forward_is_not_chunked_where_the_batch_couples_samples_or_the_loss_is_no_mean(tiny_batch):
+    """BatchNorm in train mode couples the samples, and a summed loss is no size-weighted mean of
+    chunk losses: both run the whole batch at once (same numbers as batch_chunk=0)."""
+    from conftest import tiny_vit
+
+    from zcbench.proxies.probe import input_chunk
+
+    x, y = tiny_batch
+    assert _shared_forward(tiny_cnn(), x, y, 3)._forward_chunk() is None
+    torch.manual_seed(0)
+    net = tiny_vit()
+    summed = lambda out, target: nn.functional.cross_entropy(out, target, reduction="sum")  # noqa: E731
+    probe = _shared_forward(net, x, y, 3, loss_fn=summed)
+    ref = _shared_forward(net, x, y, 0, loss_fn=summed)
+    for name, g in ref.gradients().items():
+        assert torch.equal(probe.gradients()[name], g)
+    # 8 images at 224 px fill a chunk; 32 or 64 px batches are never cut
+    assert input_chunk(torch.zeros(16, 3, 224, 224)) == 8 and input_chunk(torch.zeros(64, 3, 64, 64)) >= 64

@@ -19,7 +19,7 @@ from torch import nn
 from ..errors import BadOptionError, ProxyFailure
 from .base import Needs
 from .init import reinitialise_
-from .probe import ACTIVATIONS, Probe, forward_with_hooks
+from .probe import ACTIVATIONS, Probe, forward_with_hooks, samples_independent
 from .registry import proxy
 
 
@@ -60,17 +60,6 @@ def _coupled_rows(net: nn.Module, x: torch.Tensor, weights: list[torch.Tensor]) 
             out = row.new_empty((per_sample.shape[0], row.numel()))
         out[i] = row
     return out
-
-
-def samples_independent(net: nn.Module) -> bool:
-    """Whether each sample's output depends on that sample only: no BatchNorm using batch
-    statistics, no dropout that would draw a mask per batch."""
-    for m in net.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and (m.training or not m.track_running_stats):
-            return False
-        if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
-            return False
-    return True
 
 
 def _per_sample_rows(net: nn.Module, x: torch.Tensor, weights: dict[str, torch.Tensor],

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from ..allocator import keep_freed_memory
+from ..allocator import choose_policy
 from ..errors import BadOptionError
 from .base import Needs
 from .flop_count import count_flops
@@ -47,12 +47,42 @@ def scored_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:
             if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight is not None]
 
 
+def samples_independent(net: nn.Module) -> bool:
+    """Whether each sample's output depends on that sample only: no BatchNorm using batch
+    statistics, no dropout that would draw a mask per batch."""
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and (m.training or not m.track_running_stats):
+            return False
+        if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
+            return False
+    return True
+
+
+#: input elements per chunk of samples (about 8 images at 224 px): what one chunk of the shared
+#: forward, or of the per-sample pass, puts through the network at once
+CHUNK_INPUT_ELEMENTS = 1_250_000
+
+
+def input_chunk(inputs: torch.Tensor, budget: int = CHUNK_INPUT_ELEMENTS) -> int:
+    """Samples per chunk such that their inputs hold at most `budget` elements (a power of two,
+    at least 1). A network's activations grow with its input, so this bounds the memory of a
+    chunk's graph: 8 samples at 224 px (AutoFormer-T, whose batch of 16 with H g kept 2.9 GiB of
+    graph), the whole batch at 32 or 64 px."""
+    per_sample = max(1, inputs[0].numel())
+    fits = max(1, budget // per_sample)
+    return 1 << (int(fits).bit_length() - 1)
+
+
 class Probe:
     """Lazily computed, memoised signals of one network on one batch."""
 
     def __init__(self, net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor | None,
-                 loss_fn: LossFn | None = None, planned: Iterable[Needs] = ()):
-        keep_freed_memory()  # once per process: large tensors reuse pages (zcbench/allocator.py)
+                 loss_fn: LossFn | None = None, planned: Iterable[Needs] = (),
+                 batch_chunk: int | None = None):
+        # once per process (zcbench/allocator.py): freed memory kept for BatchNorm CNNs, whose large
+        # per-sample tensors then reuse mapped pages; glibc's defaults for the rest (ViTs)
+        has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+        choose_policy("keep" if has_batch_norm else "system")
         self.net = net
         self.inputs = inputs
         self.labels = labels
@@ -70,6 +100,9 @@ class Probe:
         self._pristine_buffers: dict[str, torch.Tensor] | None = None
         #: BatchNorm statistics of the per-sample gradients: "sample" or "batch" (sample_norm.py)
         self.per_sample_statistics: str | None = None
+        #: samples per chunk of the shared forward where samples never meet (the ViTs):
+        #: None = input_chunk(inputs), 0 = the whole batch at once (see _chunked_forward_backward)
+        self.batch_chunk = batch_chunk
 
     # ----------------------------------------------------------- working copy
     def working_copy(self) -> nn.Module:
@@ -128,7 +161,9 @@ class Probe:
         (vmap over grad) in chunks, so memory stays at chunk_size gradients (None: as many
         samples as fit PER_SAMPLE_CHUNK_BYTES of float32 gradients, 2 to 16: 16 on NB201, 4 on
         a TransNAS-Bench-101 autoencoder with 37M weights, where 16 took 2x as long and twice the
-        memory; chunk sizes change the gradients by float32 rounding only, ~1e-7 relative).
+        memory; and at most input_chunk(inputs) samples, 8 at 224 px, where activations dominate:
+        AutoFormer-T, batch 16, 2.9 -> 2.0 GiB at the same speed; chunk sizes change the
+        gradients by float32 rounding only, ~1e-7 relative).
         Where that is not defined (a map with one value per channel per sample)
         or degenerate (BatchNorm-ended nets, whose per-sample output is then the
         classifier's bias: NB301, TransNAS-Bench-101), every BN normalises with
@@ -219,6 +254,10 @@ class Probe:
         want_saliency = "channel_saliency" in shared_with
         want_hvp = "hessian_gradient" in shared_with
         want_jacobian = "input_jacobian" in shared_with
+        chunk = self._forward_chunk()
+        if chunk and self._chunked_forward_backward(wanted, chunk, want_codes, want_grads, want_saliency,
+                                                    want_hvp, want_jacobian):
+            return
         net = self.working_copy()
         layers = scored_layers(net)
         collected: list[tuple[str, torch.Tensor]] = []
@@ -281,6 +320,128 @@ class Probe:
             self.pass_seconds["input_jacobian"] = forward_seconds + time.perf_counter() - start
         net.zero_grad(set_to_none=True)
 
+    def _forward_chunk(self) -> int | None:
+        """Samples per chunk of the shared forward, or None for the whole batch at once: chunks only
+        where samples never meet (samples_independent) and the batch is larger than a chunk."""
+        n = self.inputs.shape[0]
+        chunk = input_chunk(self.inputs) if self.batch_chunk is None else self.batch_chunk
+        if not chunk or chunk >= n or not samples_independent(self.working_copy()):
+            return None
+        return chunk
+
+    def _chunked_forward_backward(self, wanted: str, chunk: int, want_codes: bool, want_grads: bool,
+                                  want_saliency: bool, want_hvp: bool, want_jacobian: bool) -> bool:
+        """The shared forward's passes, `chunk` samples at a time, where samples never meet.
+
+        The batch loss is then the sum over chunks of (chunk size / batch) x the chunk's loss
+        (checked on the outputs: a loss that is not such a mean over samples returns False, and the
+        whole batch is run at once), so gradients add up over chunks, while codes, saliency and
+        the input Jacobian are per sample and are concatenated. H g needs the whole batch's g
+        first: a second sweep differentiates each chunk's weighted gradient against it. The
+        results equal the whole-batch pass up to float32 rounding; the memory is a chunk's
+        graph: AutoFormer-T at 224 px, batch 16, H g planned, 2.9 GiB of graph -> ~1.4 GiB.
+        """
+        net = self.working_copy()
+        layers = scored_layers(net)
+        n = self.inputs.shape[0]
+        labels = self._require_labels() if want_grads else None
+        xs_all = self.inputs.split(chunk)
+        ys_all = labels.split(chunk) if labels is not None else [None] * len(xs_all)
+        codes: list[list[tuple[str, torch.Tensor]]] = []
+        saliency: list[list[tuple[str, torch.Tensor]]] = []
+        jacobians: list[torch.Tensor] = []
+        outputs: list[torch.Tensor] = []
+        losses: list[torch.Tensor] = []
+        grads: dict[str, torch.Tensor] | None = None
+        seconds = {"forward": 0.0, "backward": 0.0, "jacobian": 0.0}
+        jacobian_error: BaseException | None = None
+        for xs, ys in zip(xs_all, ys_all):
+            collected: list[tuple[str, torch.Tensor]] = []
+            chunk_saliency: list[tuple[str, torch.Tensor]] = []
+            grad_hooks: list = []
+            hooks = []
+            if want_codes:
+                seen: dict = {}
+                hooks += [mod.register_forward_hook(_code_hook(name, collected, seen))
+                          for name, mod in net.named_modules() if isinstance(mod, ACTIVATIONS)]
+            if want_saliency:
+                hooks += [mod.register_forward_hook(_saliency_hook(name, chunk_saliency, grad_hooks))
+                          for name, mod in layers]
+            x = xs.detach().clone().requires_grad_(True) if want_jacobian else xs
+            start = time.perf_counter()
+            try:
+                with torch.set_grad_enabled(want_grads or want_jacobian):
+                    out = net(x)
+            finally:
+                for h in hooks:
+                    h.remove()
+            seconds["forward"] += time.perf_counter() - start
+            if not isinstance(out, torch.Tensor):
+                return False  # a structured output: run the whole batch at once
+            outputs.append(out.detach())
+            codes.append(collected)
+            if want_grads:
+                start = time.perf_counter()
+                loss = self.loss_fn(out, ys)
+                losses.append(loss.detach())
+                part = _weight_grads(loss * (xs.shape[0] / n), layers, keep_graph=want_jacobian,
+                                     create_graph=False)
+                for h in grad_hooks:
+                    h.remove()
+                grads = part if grads is None else {k: grads[k] + part[k] for k in grads}
+                saliency.append(chunk_saliency)
+                seconds["backward"] += time.perf_counter() - start
+            if want_jacobian and jacobian_error is None:
+                start = time.perf_counter()
+                try:
+                    (jac,) = torch.autograd.grad(out.sum(), x)
+                    jacobians.append(jac.detach())
+                except Exception as err:
+                    jacobian_error = err
+                seconds["jacobian"] += time.perf_counter() - start
+            del out
+        if want_grads and not _is_mean_over_samples(self.loss_fn, outputs, ys_all, losses):
+            return False
+        forward_seconds = seconds["forward"]
+        if want_codes:
+            self._results["activation_codes"] = _concat_codes(codes)
+            self.pass_seconds["activation_codes"] = forward_seconds
+        if want_grads:
+            if "gradients" not in self._results:
+                self._results["gradients"] = {k: g.detach() for k, g in grads.items()}
+                self.pass_seconds["gradients"] = forward_seconds + seconds["backward"]
+            if want_saliency:
+                self._results["channel_saliency"] = [
+                    (name, torch.cat([part[i][1] for part in saliency]))
+                    for i, (name, t) in enumerate(saliency[0]) if t is not None]
+                self.pass_seconds["channel_saliency"] = forward_seconds + seconds["backward"]
+        if want_jacobian:
+            if jacobian_error is None:
+                self._results["input_jacobian"] = torch.cat(jacobians)
+            elif wanted == "input_jacobian":
+                raise jacobian_error
+            else:
+                self._errors["input_jacobian"] = jacobian_error
+            self.pass_seconds["input_jacobian"] = forward_seconds + seconds["jacobian"]
+        if want_hvp:
+            start = time.perf_counter()
+            direction = {k: g.detach() for k, g in grads.items()}
+            try:
+                hg: dict[str, torch.Tensor] | None = None
+                for xs, ys in zip(xs_all, ys_all):
+                    loss = self.loss_fn(net(xs), ys) * (xs.shape[0] / n)
+                    part = _hessian_gradient(_weight_grads(loss, layers, keep_graph=True, create_graph=True),
+                                             layers, keep_graph=False, direction=direction)
+                    hg = part if hg is None else {k: hg[k] + part[k] for k in hg}
+                self._results["hessian_gradient"] = hg
+            except Exception as err:  # e.g. an op without double backward: only H g fails
+                if wanted == "hessian_gradient":
+                    raise
+                self._errors["hessian_gradient"] = err
+            self.pass_seconds["hessian_gradient"] = time.perf_counter() - start
+        net.zero_grad(set_to_none=True)
+        return True
+
     def _split_pass(self, n: int) -> None:
         labels = self._require_labels()
         if self.inputs.shape[0] < 2 * n:
@@ -323,7 +484,8 @@ class Probe:
         per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0))
 
         acc = {k: PerSampleStats.empty(v) for k, v in scored.items()}
-        chunk_size = chunk_size or per_sample_chunk(sum(v.numel() for v in scored.values()))
+        chunk_size = chunk_size or min(per_sample_chunk(sum(v.numel() for v in scored.values())),
+                                       max(2, input_chunk(self.inputs)))
         for xs, ys in zip(self.inputs.split(chunk_size), labels.split(chunk_size)):
             for k, g in per_sample(scored, xs, ys).items():
                 acc[k].add(g.detach())
@@ -397,18 +559,44 @@ def _weight_grads(loss: torch.Tensor, layers: list[tuple[str, nn.Module]], keep_
 
 
 def _hessian_gradient(grads: dict[str, torch.Tensor], layers: list[tuple[str, nn.Module]],
-                      keep_graph: bool) -> dict[str, torch.Tensor]:
-    """H g from gradients computed with create_graph: d/dW of sum(g.detach() * dL/dW).
+                      keep_graph: bool, direction: dict[str, torch.Tensor] | None = None
+                      ) -> dict[str, torch.Tensor]:
+    """H v from gradients computed with create_graph: d/dW of sum(v * dL/dW), v = `direction`
+    (default g.detach(), i.e. H g).
 
     Weights the loss does not reach, or whose gradient does not depend on the
     weights, get H g = 0 (NASLib's allow_unused)."""
     live = [(n, m.weight, g) for n, m in layers if (g := grads[n]).requires_grad]
     if not live:
         return {n: torch.zeros_like(m.weight) for n, m in layers}
-    z = sum((g.detach() * g).sum() for _, _, g in live)
+    z = sum(((g.detach() if direction is None else direction[n]) * g).sum() for n, _, g in live)
     found = torch.autograd.grad(z, [w for _, w, _ in live], retain_graph=keep_graph, allow_unused=True)
     hg = {n: (h.detach() if h is not None else torch.zeros_like(w)) for (n, w, _), h in zip(live, found)}
     return {n: hg.get(n, torch.zeros_like(m.weight)) for n, m in layers}
+
+
+def _is_mean_over_samples(loss_fn: LossFn, outputs: list[torch.Tensor], labels: list, losses: list[torch.Tensor]
+                          ) -> bool:
+    """Whether the batch loss equals the size-weighted mean of the chunks' losses (a mean over
+    samples, as cross-entropy and MSE are), checked on the chunks' outputs."""
+    n = sum(o.shape[0] for o in outputs)
+    with torch.no_grad():
+        whole = loss_fn(torch.cat(outputs), torch.cat(labels)).double()
+    parts = sum(loss.double() * (o.shape[0] / n) for loss, o in zip(losses, outputs))
+    return bool(torch.isclose(whole, parts, rtol=1e-5, atol=1e-7))
+
+
+def _concat_codes(chunks: list[list[tuple[str, torch.Tensor]]]) -> list[tuple[str, torch.Tensor]]:
+    """Each layer's codes joined over chunks; layers that shared one code tensor in the chunks
+    (modules fed the same tensor) share one joined tensor too."""
+    joined: dict[int, torch.Tensor] = {}
+    out = []
+    for i, (name, first) in enumerate(chunks[0]):
+        owner = next(j for j, (_, t) in enumerate(chunks[0]) if t is first)
+        if owner not in joined:
+            joined[owner] = torch.cat([part[owner][1] for part in chunks])
+        out.append((name, joined[owner]))
+    return out
 
 
 def _saliency_hook(name: str, sink: list, handles: list):
