@@ -15,7 +15,7 @@ space := $(empty) $(empty)
 join_commas = $(subst $(space),$(comma),$(strip $(1)))
 SWEEP = -m hydra/launcher=$(LAUNCHER) $(if $(filter 1,$(SHARDS)),,'shard=$(call join_commas,$(foreach i,$(shell seq 0 $$(($(SHARDS) - 1))),$(i)/$(SHARDS)))')
 
-.PHONY: table3-lswag protocol protocol-calibrate install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: vit-lswag table3-lswag protocol protocol-calibrate protocol-check-jigsaw install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -83,13 +83,22 @@ CALIB_PROXIES ?= [lswag,lswag_lambda,lswag_psi,nwot,swap,gradsign]
 CALIB_TASK ?= autoprox_cifar100_kd
 CALIB_SPACE ?= autoformer_t
 CALIB_INPUTS ?= 224:64 224:32 112:64 112:32 64:64
+CALIB_ROOT ?= results/protocol
 # e.g. TransNAS-Bench-101 micro: make protocol-calibrate CALIB_TASK=tnb101_micro_class_object CALIB_SPACE=tnb101_micro CALIB_INPUTS="256:32 64:32"
-protocol-calibrate:  ## score CALIB_PROXIES on 30 archs of CALIB_TASK at each of CALIB_INPUTS (size:batch): results/protocol/CALIB_SPACE/
+# AutoFormer-S: make protocol-calibrate CALIB_TASK=ood_autoformer_s_imagenet CALIB_SPACE=autoformer_s CALIB_INPUTS="224:64 112:32 64:64"
+protocol-calibrate:  ## score CALIB_PROXIES on 30 archs of CALIB_TASK at each of CALIB_INPUTS (size:batch): CALIB_ROOT/CALIB_SPACE/
 	for s in $(CALIB_INPUTS); do \
 	  $(PYTHON) -m zcbench proxy=$(CALIB_PROXIES) task=$(CALIB_TASK) n_archs=30 protocol=paper \
-	    task.image_size=$${s%%:*} batch_size=$${s##*:} out_dir=results/protocol/$(CALIB_SPACE)/px$${s%%:*}_b$${s##*:} \
-	    hydra.run.dir=runs/protocol/$(CALIB_SPACE)/px$${s%%:*}_b$${s##*:} progress=false || exit 1; \
+	    task.image_size=$${s%%:*} batch_size=$${s##*:} out_dir=$(CALIB_ROOT)/$(CALIB_SPACE)/px$${s%%:*}_b$${s##*:} \
+	    hydra.run.dir=runs/protocol/$(CALIB_SPACE)/px$${s%%:*}_b$${s##*:} write_table=false progress=false || exit 1; \
 	done
+
+# A check of the protocol on another task of a space, without changing the chosen inputs: TransNAS-Bench-101
+# micro jigsaw cuts each image into 9 tiles (16 px at 64 px), so its 64 px input is checked against 256 px.
+protocol-check-jigsaw:  ## the L-SWAG set on 30 micro jigsaw archs at 64 and 256 px: results/protocol_jigsaw.md
+	$(MAKE) protocol-calibrate CALIB_ROOT=results/protocol_jigsaw CALIB_TASK=tnb101_micro_jigsaw \
+	  CALIB_SPACE=tnb101_micro CALIB_INPUTS="64:32 256:32"
+	$(PYTHON) -m zcbench.cli.protocol root=results/protocol_jigsaw out=results/protocol_jigsaw.md
 
 protocol:  ## results/protocol.md and zcbench/conf/derived/protocol.yaml from the calibration caches (seconds)
 	$(PYTHON) -m zcbench.cli.protocol root=results/protocol \
@@ -188,6 +197,18 @@ VIT_PAPER_PROXIES ?= [flops,l2_norm,synflow,swap_reg,meco,zen,zico,fisher,plain,
 VIT_PAPER_TASKS ?= autoprox_cifar100_kd,autoprox_chaoyang_kd,autoprox_flowers_kd,autoprox_imagenet_supernet
 vit-scores-paper:  ## the paper-input proxies on the Auto-Prox tasks (200 subnets each; hours per task on a CPU)
 	$(VIT_SWEEP) 'proxy=$(VIT_PAPER_PROXIES)' task=$(VIT_PAPER_TASKS) n_archs=200
+
+# L-SWAG on the OoD-ViT-NAS pools: each task's window (50 networks at 112 px, batch 32, as for the other ViT
+# tasks), then the L-SWAG set on 200 subnets at the inputs results/protocol.md chose for the space (AutoFormer-S:
+# make protocol-calibrate CALIB_TASK=ood_autoformer_s_imagenet CALIB_SPACE=autoformer_s first, then make protocol).
+VIT_LSWAG_TASKS ?= ood_autoformer_s_imagenet
+VIT_LSWAG_PROXIES ?= [lswag,lswag_lambda,lswag_psi,nwot,swap,gradsign]
+vit-lswag:  ## L-SWAG's window and the L-SWAG set on 200 subnets of VIT_LSWAG_TASKS (hours per task on a CPU)
+	for t in $(VIT_LSWAG_TASKS); do \
+	  $(PYTHON) -m zcbench.cli.select_layers task=$$t n_archs=50 task.image_size=112 batch_size=32 write=true \
+	    progress=false || exit 1; \
+	done
+	$(VIT_SWEEP) 'proxy=$(VIT_LSWAG_PROXIES)' task=$(shell echo $(VIT_LSWAG_TASKS) | tr ' ' ',') n_archs=200
 
 vit-scores-free:  ## data-free proxies and swap_reg: OoD-ViT-NAS T/S/B (100 archs each), Auto-Prox ImageNet/Flowers/Chaoyang (200)
 	$(VIT_SWEEP) 'proxy=$(VIT_FREE_PROXIES)' \
