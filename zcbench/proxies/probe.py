@@ -260,27 +260,11 @@ class Probe:
             return
         net = self.working_copy()
         layers = scored_layers(net)
-        collected: list[tuple[str, torch.Tensor]] = []
-        saliency: list[tuple[str, torch.Tensor]] = []
-        grad_hooks: list = []
-        hooks = []
-        if want_codes:
-            seen: dict = {}
-            for name, mod in net.named_modules():
-                if isinstance(mod, ACTIVATIONS):
-                    hooks.append(mod.register_forward_hook(_code_hook(name, collected, seen)))
-        if want_saliency:
-            for name, mod in layers:
-                hooks.append(mod.register_forward_hook(_saliency_hook(name, saliency, grad_hooks)))
-        x = self.inputs.detach().clone().requires_grad_(True) if want_jacobian else self.inputs
-        start = time.perf_counter()
-        try:
-            with torch.set_grad_enabled(want_grads or want_jacobian):
-                out = net(x)
-        finally:
-            for h in hooks:
-                h.remove()
-        forward_seconds = time.perf_counter() - start
+        hooked = _HookedForward(net, layers, self.inputs, want_codes, want_saliency, want_jacobian,
+                                grad_enabled=want_grads or want_jacobian)
+        out, x, collected, saliency, grad_hooks = (hooked.out, hooked.x, hooked.codes, hooked.saliency,
+                                                   hooked.grad_hooks)
+        forward_seconds = hooked.seconds
         if want_codes:
             self._results["activation_codes"] = collected
             self.pass_seconds["activation_codes"] = forward_seconds
@@ -356,40 +340,24 @@ class Probe:
         seconds = {"forward": 0.0, "backward": 0.0, "jacobian": 0.0}
         jacobian_error: BaseException | None = None
         for xs, ys in zip(xs_all, ys_all):
-            collected: list[tuple[str, torch.Tensor]] = []
-            chunk_saliency: list[tuple[str, torch.Tensor]] = []
-            grad_hooks: list = []
-            hooks = []
-            if want_codes:
-                seen: dict = {}
-                hooks += [mod.register_forward_hook(_code_hook(name, collected, seen))
-                          for name, mod in net.named_modules() if isinstance(mod, ACTIVATIONS)]
-            if want_saliency:
-                hooks += [mod.register_forward_hook(_saliency_hook(name, chunk_saliency, grad_hooks))
-                          for name, mod in layers]
-            x = xs.detach().clone().requires_grad_(True) if want_jacobian else xs
-            start = time.perf_counter()
-            try:
-                with torch.set_grad_enabled(want_grads or want_jacobian):
-                    out = net(x)
-            finally:
-                for h in hooks:
-                    h.remove()
-            seconds["forward"] += time.perf_counter() - start
+            hooked = _HookedForward(net, layers, xs, want_codes, want_saliency, want_jacobian,
+                                    grad_enabled=want_grads or want_jacobian)
+            out, x = hooked.out, hooked.x
+            seconds["forward"] += hooked.seconds
             if not isinstance(out, torch.Tensor):
                 return False  # a structured output: run the whole batch at once
             outputs.append(out.detach())
-            codes.append(collected)
+            codes.append(hooked.codes)
             if want_grads:
                 start = time.perf_counter()
                 loss = self.loss_fn(out, ys)
                 losses.append(loss.detach())
                 part = _weight_grads(loss * (xs.shape[0] / n), layers, keep_graph=want_jacobian,
                                      create_graph=False)
-                for h in grad_hooks:
+                for h in hooked.grad_hooks:
                     h.remove()
                 grads = part if grads is None else {k: grads[k] + part[k] for k in grads}
-                saliency.append(chunk_saliency)
+                saliency.append(hooked.saliency)
                 seconds["backward"] += time.perf_counter() - start
             if want_jacobian and jacobian_error is None:
                 start = time.perf_counter()
@@ -573,6 +541,34 @@ def _hessian_gradient(grads: dict[str, torch.Tensor], layers: list[tuple[str, nn
     found = torch.autograd.grad(z, [w for _, w, _ in live], retain_graph=keep_graph, allow_unused=True)
     hg = {n: (h.detach() if h is not None else torch.zeros_like(w)) for (n, w, _), h in zip(live, found)}
     return {n: hg.get(n, torch.zeros_like(m.weight)) for n, m in layers}
+
+
+class _HookedForward:
+    """One forward of `net` on `inputs` (a leaf copy that requires grad when `want_jacobian`), recording
+    activation codes and arming the saliency hooks as asked; the hooks are removed when it returns."""
+
+    def __init__(self, net: nn.Module, layers: list[tuple[str, nn.Module]], inputs: torch.Tensor,
+                 want_codes: bool, want_saliency: bool, want_jacobian: bool, grad_enabled: bool):
+        self.codes: list[tuple[str, torch.Tensor]] = []
+        self.saliency: list[tuple[str, torch.Tensor]] = []
+        self.grad_hooks: list = []  # on the outputs, removed by the caller after the loss backward
+        hooks = []
+        if want_codes:
+            seen: dict = {}
+            hooks += [mod.register_forward_hook(_code_hook(name, self.codes, seen))
+                      for name, mod in net.named_modules() if isinstance(mod, ACTIVATIONS)]
+        if want_saliency:
+            hooks += [mod.register_forward_hook(_saliency_hook(name, self.saliency, self.grad_hooks))
+                      for name, mod in layers]
+        self.x = inputs.detach().clone().requires_grad_(True) if want_jacobian else inputs
+        start = time.perf_counter()
+        try:
+            with torch.set_grad_enabled(grad_enabled):
+                self.out = net(self.x)
+        finally:
+            for h in hooks:
+                h.remove()
+        self.seconds = time.perf_counter() - start
 
 
 def _is_mean_over_samples(loss_fn: LossFn, outputs: list[torch.Tensor], labels: list, losses: list[torch.Tensor]
