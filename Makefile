@@ -15,7 +15,7 @@ space := $(empty) $(empty)
 join_commas = $(subst $(space),$(comma),$(strip $(1)))
 SWEEP = -m hydra/launcher=$(LAUNCHER) $(if $(filter 1,$(SHARDS)),,'shard=$(call join_commas,$(foreach i,$(shell seq 0 $$(($(SHARDS) - 1))),$(i)/$(SHARDS)))')
 
-.PHONY: vit-lswag table3-lswag protocol protocol-calibrate protocol-check-jigsaw install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: vit-lswag table3-lswag protocol protocol-calibrate protocol-check install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -93,12 +93,16 @@ protocol-calibrate:  ## score CALIB_PROXIES on 30 archs of CALIB_TASK at each of
 	    hydra.run.dir=runs/protocol/$(CALIB_SPACE)/px$${s%%:*}_b$${s##*:} write_table=false progress=false || exit 1; \
 	done
 
-# A check of the protocol on another task of a space, without changing the chosen inputs: TransNAS-Bench-101
-# micro jigsaw cuts each image into 9 tiles (16 px at 64 px), so its 64 px input is checked against 256 px.
-protocol-check-jigsaw:  ## the L-SWAG set on 30 micro jigsaw archs at 64 and 256 px: results/protocol_jigsaw.md
-	$(MAKE) protocol-calibrate CALIB_ROOT=results/protocol_jigsaw CALIB_TASK=tnb101_micro_jigsaw \
-	  CALIB_SPACE=tnb101_micro CALIB_INPUTS="64:32 256:32"
-	$(PYTHON) -m zcbench.cli.protocol root=results/protocol_jigsaw out=results/protocol_jigsaw.md
+# A check of the protocol on other tasks of a space, without changing the chosen inputs: TransNAS-Bench-101
+# jigsaw cuts each image into 9 tiles (16 px at 64 px) and the autoencoder reconstructs the whole image, so their
+# 64 px input (calibrated on class_object) is checked against 256 px, on 30 archs each.
+CHECK_TASKS ?= tnb101_micro_jigsaw tnb101_micro_autoencoder
+protocol-check:  ## the L-SWAG set on 30 archs of each CHECK_TASKS at 64 and 256 px: results/protocol_checks/<task>.md
+	for t in $(CHECK_TASKS); do \
+	  $(MAKE) protocol-calibrate CALIB_ROOT=results/protocol_checks/$$t CALIB_TASK=$$t \
+	    CALIB_SPACE=$$(echo $$t | cut -d_ -f1-2) CALIB_INPUTS="64:32 256:32" || exit 1; \
+	  $(PYTHON) -m zcbench.cli.protocol root=results/protocol_checks/$$t out=results/protocol_checks/$$t.md || exit 1; \
+	done
 
 protocol:  ## results/protocol.md and zcbench/conf/derived/protocol.yaml from the calibration caches (seconds)
 	$(PYTHON) -m zcbench.cli.protocol root=results/protocol \
