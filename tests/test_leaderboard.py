@@ -22,8 +22,9 @@ PROXY_SET = ["params", "nwot", "synflow", "az_expressivity", "az_progressivity",
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def _write_cache(root, task: str, n: int, seed: int = 0, fail_every: int = 0) -> None:
-    """A score file like the harness writes: proxies noisy in accuracy, current proxy versions."""
+def _write_cache(root, task: str, n: int, seed: int = 0, fail_every: int = 0, others_upto: int | None = None) -> None:
+    """A score file like the harness writes: proxies noisy in accuracy, current proxy versions
+    (`others_upto`: only lswag is scored on the archs from that index on)."""
     rng = np.random.default_rng(abs(hash(task)) % 2**32)
     acc = rng.normal(70, 5, size=n)
     cache = ScoreCache(root / task / "scores.h5") if (root / task).mkdir(parents=True, exist_ok=True) is None else None
@@ -31,7 +32,7 @@ def _write_cache(root, task: str, n: int, seed: int = 0, fail_every: int = 0) ->
     for k, proxy in enumerate(PROXY_SET):
         noise = 2.0 + 3.0 * k / len(PROXY_SET)
         score = acc + rng.normal(0, noise, size=n)
-        for i in range(n):
+        for i in range(n if proxy == "lswag" or others_upto is None else others_upto):
             failed = bool(fail_every) and proxy == "nwot" and i % fail_every == 0
             rows.append({"task": task, "proxy": proxy, "arch": f"({i % 5}, {i // 5 % 5}, {i // 25}, 0, 0, 0)",
                          "seed": seed, "settings": "input=cifar10;batch=8x3x32x32",
@@ -108,6 +109,21 @@ def test_leaderboard_and_paper_tables_from_a_constructed_cache(tmp_path, capsys)
     assert cell["paper"] == 0.89 and cell["ours - paper"] == pytest.approx(cell["ours"] - 0.89)
     ours = csv[(csv["method"] == "libra") & (csv["task"] == "nb201_cifar10")]["spearman"].iloc[0]
     assert cell["ours"] == pytest.approx(ours)
+
+
+def test_table3_reads_lswag_on_every_arch_it_was_scored_on(tmp_path):
+    """The leaderboard compares proxies on the archs they all have (60 here); Table 3 puts L-SWAG alone
+    beside the paper, on the evaluation half of all 120 archs it was scored on."""
+    from zcbench.analysis.pages import leaderboard_page, paper_tables_page
+
+    _write_cache(tmp_path / "cache", "nb201_cifar10", 120, others_upto=60)
+    leaderboard_page(compose(_overrides(tmp_path), config_name="leaderboard"))
+    paper_tables_page(compose(_overrides(tmp_path), config_name="paper_tables"))
+    board = pd.read_csv(tmp_path / "out" / "leaderboard.csv").set_index("method")
+    long = pd.read_csv(tmp_path / "out" / "paper_tables.csv")
+    cell = long[(long["table"] == "table3") & (long["task"] == "nb201_cifar10")].iloc[0]
+    assert board.at["lswag", "n_eval"] <= 30 < cell["archs evaluated"] <= 60
+    assert "every arch it was scored on" in (tmp_path / "out" / "paper_tables.md").read_text()
 
 
 def test_time_budget_and_per_task_overrides(tmp_path, real_data):

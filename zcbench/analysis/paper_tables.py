@@ -138,7 +138,9 @@ def render(agg: pd.DataFrame, status: dict[str, str], protocol_note: str = "",
                     held_out_note(agg), ""]
         if key == "table3":
             out += ["L-SWAG uses each task's layer window (`proxy_options.lswag` from zcbench/conf/derived/lswag_windows.yaml, "
-                    "chosen by `zcbench-select-layers`); a task without one uses every layer.", ""]
+                    "chosen by `zcbench-select-layers`); a task without one uses every layer. Each value is L-SWAG's "
+                    "on the evaluation half of every arch it was scored on, which can be more archs than the "
+                    "leaderboard's cell (there, the archs every proxy of the task was scored on).", ""]
         out += [to_markdown(_wide(comp, labels, with_paper=bool(paper))), ""]
         if paper:
             out += [*task_means(comp, methods), ""]
