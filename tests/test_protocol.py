@@ -15,8 +15,14 @@ from zcbench.protocol import InputGroup, input_groups, load
 def test_input_of_reads_the_batch_shape():
     s = "input=cifar10;batch=64x3x112x112;space.image_size=112;window_lo=None"
     assert calib.input_of(s) == calib.Input(112, 64)
+    # a jigsaw batch is tiles (B x 9 x C x h x w) cut from images of space.image_size
+    tiles = "input=cifar10;batch=32x9x3x64x64;space.head=jigsaw;space.image_size=256;window_lo=0"
+    assert calib.input_of(tiles) == calib.Input(256, 32)
+    assert calib.input_of(tiles.replace("64x64", "16x16").replace("=256", "=64")) == calib.Input(64, 32)
     with pytest.raises(ValueError, match="name no square image batch"):
         calib.input_of("input=cifar10")
+    with pytest.raises(ValueError, match="name no square image batch"):
+        calib.input_of("batch=32x9x3x16x16")  # tiles without the image size they were cut from
 
 
 def _frame(n: int = 40, noise: float = 0.0, seed: int = 0) -> pd.DataFrame:

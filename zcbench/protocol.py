@@ -80,14 +80,21 @@ def describe(groups: Sequence[InputGroup], own: tuple[int | None, int]) -> list[
 
 
 _BATCH = re.compile(r"(?:^|;)batch=(\d+)x\d+x(\d+)x(\d+)(?:;|$)")
+_TILED_BATCH = re.compile(r"(?:^|;)batch=(\d+)x\d+x\d+x(\d+)x(\d+)(?:;|$)")  # B x tiles x C x h x w
+_IMAGE_SIZE = re.compile(r"(?:^|;)space\.image_size=(\d+)(?:;|$)")
 
 
 def settings_input(settings: str) -> tuple[int, int] | None:
-    """(image_size, batch_size) of a cache row's settings (`batch=BxCxHxW`); None without a square batch."""
-    match = _BATCH.search(settings or "")
-    if not match or match.group(2) != match.group(3):
-        return None
-    return int(match.group(2)), int(match.group(1))
+    """(image_size, batch_size) of a cache row's settings: `batch=BxCxHxW` with square images, or a
+    jigsaw batch of tiles (`batch=BxTxCxhxw`) cut from images of `space.image_size`; None otherwise."""
+    settings = settings or ""
+    match = _BATCH.search(settings)
+    if match and match.group(2) == match.group(3):
+        return int(match.group(2)), int(match.group(1))
+    tiled, image = _TILED_BATCH.search(settings), _IMAGE_SIZE.search(settings)
+    if tiled and image and tiled.group(2) == tiled.group(3):
+        return int(image.group(1)), int(tiled.group(1))
+    return None
 
 
 @lru_cache(maxsize=None)

@@ -58,7 +58,7 @@ def input_of(settings: str) -> Input:
     """The batch shape spelled in a cache row's settings (`batch=BxCxHxW`), square images only."""
     given = settings_input(settings)
     if given is None:
-        raise ValueError(f"settings {settings!r} name no square image batch (batch=BxCxHxW)")
+        raise ValueError(f"settings {settings!r} name no square image batch (batch=BxCxHxW, or jigsaw tiles with space.image_size)")
     return Input(*given)
 
 
