@@ -18,8 +18,8 @@ CNN spaces where it was measured to pay, "system" for the others, the ViTs):
 - system: glibc's defaults.
 - release: every block above 128 KiB mapped on its own and unmapped when freed, so the resident
   size follows the live tensors instead of the heap's high-water mark and its holes: for nodes
-  short of memory. proxy=all on AutoFormer-T at 224 px, batch 16: 2.15 GiB against 3.4 (system)
-  and 3.65 (keep); AutoFormer-S 5.1 GiB; ~1.6x the time.
+  short of memory. proxy=all on AutoFormer-T at 224 px, batch 16: 2.15 GiB against 3.4-3.8 (system)
+  and 3.65 (keep); AutoFormer-S 5.1 GiB against 6.8-7.1 (system); ~1.6x the time.
 
 Only glibc on Linux is tuned; elsewhere every policy leaves the allocator alone.
 """
