@@ -51,6 +51,20 @@ def test_choose_takes_the_cheaper_input_only_where_rankings_agree():
     assert chosen == {"good": calib.Input(112, 64), "bad": ref}
 
 
+def test_choose_never_prefers_a_dominated_input_on_seconds():
+    """Seconds from different sessions drift: an input with smaller images at the same batch stays chosen
+    even where the larger one was timed faster; seconds only decide between inputs that trade size for batch."""
+    ref = calib.Input(224, 64)
+    frame = _frame()
+    rows = frame[frame["input"] == calib.Input(112, 64)].copy()
+    rows["input"], rows["settings"], rows["seconds"] = calib.Input(160, 64), "batch=64x3x160x160", 0.5
+    table = calib.agreement_table(pd.concat([frame, rows]), ref)
+    assert calib.choose(table, ref)["good"] == calib.Input(112, 64)  # 160 px timed at 0.5 s, 112 px at 1.0 s
+    rows["input"], rows["settings"] = calib.Input(64, 128), "batch=128x3x64x64"  # smaller images, larger batch
+    table = calib.agreement_table(pd.concat([frame, rows]), ref)
+    assert calib.choose(table, ref)["good"] == calib.Input(64, 128)  # not comparable by size: the seconds decide
+
+
 def test_choose_needs_enough_calibration_archs():
     ref = calib.Input(224, 64)
     table = calib.agreement_table(_frame(n=calib.MIN_ARCHS - 1), ref)

@@ -117,25 +117,36 @@ def agreement_table(frame: pd.DataFrame, reference: Input) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _dominates(a: Input, b: Input) -> bool:
+    """`a` costs less than `b` for any network and proxy: no larger images and no larger batch."""
+    return a != b and a.image_size <= b.image_size and a.batch_size <= b.batch_size
+
+
 def choose(table: pd.DataFrame, reference: Input, threshold: float = THRESHOLD,
            min_archs: int = MIN_ARCHS) -> dict[str, Input]:
-    """Per proxy, the input with the fewest measured seconds that agrees with the reference on >= min_archs archs.
+    """Per proxy, the cheapest input that agrees with the reference on >= min_archs archs.
 
     Agreeing on an arch: both inputs score it (Spearman >= threshold over those) or both fail
     on it; an arch that fails under one input only disqualifies the cheaper one. The reference
-    input is always allowed. A proxy must agree on every calibration task it was scored on; its
-    cost is its mean seconds per arch there, to 0.1 s (ties: fewer pixels).
+    input is always allowed. A proxy must agree on every calibration task it was scored on.
+
+    Cheapest: an allowed input with smaller (or equal) images and a smaller (or equal) batch than
+    another is cheaper by construction, so the dominated one drops out without reading seconds;
+    only inputs that trade one for the other (112 px x 32 against 64 px x 64) are compared by
+    their mean measured seconds per arch, to 0.1 s (ties: fewer pixels). Seconds measured in
+    different sessions drift (machine load, faster code), so they never overrule the order that
+    the input sizes fix.
     """
     chosen = {}
     for proxy, group in table.groupby("proxy", sort=True):
-        allowed = []
+        allowed = {}
         for inp, g in group.groupby("input", sort=True):
             agree = ((g["agreement"] >= threshold) & (g["n_failure_mismatch"] == 0)
                      & (g["n_shared"] + g["n_same_failed"] >= min_archs))
             if inp == reference or bool(agree.all()):
-                # seconds to 0.1 s: a data-free proxy (params) costs nothing at any input; the fewer pixels win
-                allowed.append((round(float(g["seconds"].mean()), 1), inp.pixels, inp))
-        chosen[proxy] = min(allowed)[2] if allowed else reference
+                allowed[inp] = round(float(g["seconds"].mean()), 1)
+        frontier = [i for i in allowed if not any(_dominates(j, i) for j in allowed)]
+        chosen[proxy] = min(frontier, key=lambda i: (allowed[i], i.pixels)) if frontier else reference
     return chosen
 
 
@@ -152,10 +163,12 @@ def markdown(space: str, table: pd.DataFrame, reference: Input, chosen: dict[str
              f"Calibration task(s) {tasks}; reference = the paper's input ({reference.label}), {n} archs. "
              f"Each cell: Spearman with the reference scores on the shared archs / Spearman with ground "
              f"truth / seconds per arch on one core (the seconds of the proxy's own passes; proxies that "
-             f"share passes pay them once). **bold** = chosen (the fewest seconds among the inputs with "
+             f"share passes pay them once). **bold** = chosen (the cheapest of the inputs with "
              f"agreement >= {THRESHOLD} on >= {MIN_ARCHS} archs, an arch that fails under both inputs counting as "
              f"agreeing and one that fails under one only as disagreeing; seconds measured on this shared 2-core "
-             f"machine while other work ran, so they are indicative).", "",
+             f"machine while other work ran, so they are indicative: an input with smaller images and no larger batch "
+             f"than another, or a smaller batch and no larger images, is cheaper whatever the seconds say; seconds "
+             f"only decide between inputs that trade one for the other).", "",
              "| proxy | " + " | ".join(i.label for i in inputs) + " | chosen |",
              "|---|" + "---|" * (len(inputs) + 1)]
     for proxy, group in table.groupby("proxy", sort=True):
