@@ -35,6 +35,16 @@ def test_rows_are_the_widest_settings_on_the_archs_every_proxy_scored():
     assert set(chosen["settings"]) == {"input=x;batch=16x3x224x224"} and set(chosen["task"]) == {"run"}
 
 
+def test_rows_prefer_an_input_the_protocol_validated_as_the_leaderboard_does():
+    """grad_norm on an AutoFormer-T task: 4 archs at batch 16 (not validated), 3 at the paper's 224 px x 64."""
+    task, archs = "autoprox_cifar100_kd", ["a", "b", "c", "d"]
+    paper = "input=cifar10;batch=64x3x224x224;space.image_size=224"
+    rows = pd.DataFrame(_rows("grad_norm", archs, [1, 2, 3, 4], settings="input=cifar10;batch=16x3x224x224", task=task)
+                        + _rows("grad_norm", archs[:3], [3, 2, 1], settings=paper, task=task))
+    chosen = run_rows(rows, task)
+    assert set(chosen["settings"]) == {paper} and set(chosen["arch"]) == {"a", "b", "c"}
+
+
 def test_task_rows_leave_failures_out_and_count_them():
     archs = [f"a{i}" for i in range(6)]
     truth = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], index=archs)

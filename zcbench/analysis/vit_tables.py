@@ -36,10 +36,11 @@ EVERY_ARCH = "(analytic count)"  # scored_in_run of the 'params (every arch)' ro
 
 def run_rows(scores: pd.DataFrame, run: str) -> pd.DataFrame:
     """The rows of task `run` that a table compares: each proxy's current version under its widest
-    settings, on the archs every proxy scored (an older, larger sample may add a few to some)."""
+    settings at an input the protocol validated for it (as the leaderboard reads them), on the archs
+    every proxy scored (an older, larger sample may add a few to some)."""
     rows = current_rows(scores)
     rows = rows[rows["task"] == run]
-    rows = rows[rows["settings"] == rows["proxy"].map(widest_settings(rows))]
+    rows = rows[rows["settings"] == rows["proxy"].map(widest_settings(rows, task=run))]
     shared = set.intersection(*(set(g["arch"]) for _, g in rows.groupby("proxy"))) if len(rows) else set()
     return rows[rows["arch"].isin(shared)]
 
