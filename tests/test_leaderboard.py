@@ -315,3 +315,21 @@ def test_rows_at_the_paper_input_replace_an_unvalidated_cheaper_input_and_the_re
                    settings={"meco": px256}).iloc[:80]
     rows = leaderboard_rows(pd.concat([cheap, paper]), [], n_boot=0, min_coverage=0.5).set_index("method")
     assert rows.at["meco", "note"] == "" and rows.at["meco", "spearman"] > 0.9
+
+
+def test_rows_at_an_unvalidated_input_never_shrink_the_validated_rows_archs():
+    """TNB micro: nwot validated at 64 px on 120 archs; meco (64 px, not validated) on 80 of them is
+    left out with its reason instead of cutting nwot's evaluation to 80 archs; on all 120 it stays."""
+    rng = np.random.default_rng(4)
+    acc = rng.normal(70, 5, size=120)
+    px64 = "input=x;batch=32x3x64x64"
+    full = _frame({"meco": rng.normal(size=120), "nwot": acc + rng.normal(0, 3, size=120)}, acc,
+                  task="tnb101_micro_class_object", settings={"meco": px64, "nwot": px64})
+    short = full[(full["proxy"] == "nwot") | full["arch"].isin(full["arch"].unique()[:80])]
+    from zcbench.ensembles.table import score_tables
+    table = score_tables(short)[("tnb101_micro_class_object", 0)]
+    assert table.proxies == ["nwot"] and len(table.scores) == 120
+    assert table.left_out["meco"].startswith("scored only at an input not validated for it (64 px, batch 32) "
+                                             "on 80 of the 120 archs")
+    table = score_tables(full)[("tnb101_micro_class_object", 0)]
+    assert table.proxies == ["meco", "nwot"] and len(table.scores) == 120

@@ -18,7 +18,10 @@ Choices (documented because they change numbers):
 - A failed score (error != "") is NaN in the table; rankings put it last.
 - The table holds the archs that every kept proxy scored. A proxy that scored
   fewer than `min_coverage` times as many archs as the median proxy is left
-  out of the table (and listed in `left_out`) instead of shrinking it.
+  out of the table (and listed in `left_out`) instead of shrinking it. So is
+  a proxy read at an input the protocol did not validate for it (cheaper than
+  the paper's and shown, or not shown, to rank like it) that lacks some of the
+  archs every validated proxy scored.
 - So is a proxy that failed on every arch or gave one value for all of them
   (ntk on BatchNorm-ended networks, linear_regions saturated at the batch):
   it cannot rank, and an ensemble with it as a fixed member would silently be
@@ -136,6 +139,8 @@ def _one_table(task: str, seed: int, g: pd.DataFrame, min_coverage: float) -> Sc
         elif len(rows) > 1 and ok.nunique() == 1 and len(ok) == len(rows):
             left_out[proxy] = f"one value ({ok.iloc[0]:.6g}) for every arch: no ranking"
     g = g[~g["proxy"].isin(left_out)]
+    left_out.update(_off_input_shrinking(task, g, settings))
+    g = g[~g["proxy"].isin(left_out)]
     if g.empty:
         raise ZcbenchError(f"no usable scores for task {task}, seed {seed}")
     score = g["score"].where(g["error"] == "")
@@ -146,3 +151,25 @@ def _one_table(task: str, seed: int, g: pd.DataFrame, min_coverage: float) -> Sc
     accuracy = g.drop_duplicates("arch").set_index("arch")["accuracy"]
     return ScoreTable(task, seed, wide.loc[archs], accuracy.loc[archs], secs.loc[archs],
                       {p: s for p, s in settings.items() if p not in left_out}, left_out)
+
+
+def _off_input_shrinking(task: str, g: pd.DataFrame, settings: dict[str, str]) -> dict[str, str]:
+    """Proxies read at an input the protocol did not validate that lack some of the archs every
+    validated proxy has: left out with the reason, so that rows shown not to rank like the paper's
+    input never cost the validated rows their archs (they stay while they cover those archs)."""
+    from ..protocol import settings_input, unvalidated_input
+
+    archs = g.groupby("proxy")["arch"].agg(set)
+    off = {p for p in archs.index if unvalidated_input(task, str(p), settings[p])}
+    validated = [archs[p] for p in archs.index if p not in off]
+    if not off or not validated:
+        return {}
+    shared = set.intersection(*validated)
+    def at(p: str) -> str:
+        size, batch = settings_input(settings[p])
+        return f"{size} px, batch {batch}"
+
+    return {p: (f"scored only at an input not validated for it ({at(p)}) on "
+                f"{len(archs[p] & shared)} of the {len(shared)} archs the validated proxies share; "
+                "left out rather than shrink their evaluation")
+            for p in sorted(off) if not shared <= archs[p]}
