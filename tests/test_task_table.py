@@ -97,3 +97,24 @@ def test_agreement_with_a_constant_reference_is_not_a_number_but_absent(real_dat
     ours = pd.DataFrame({"proxy": "epe_nas", "arch": archs, "score": np.arange(20.0), "error": ""})
     assert score_agreement(real_data, MICRO, "epe_nas", ours) is None
     assert score_agreement(real_data, MICRO, "nwot", ours.assign(proxy="nwot"))[1] == 20
+
+
+
+def test_suite_zero_agreement_is_per_input(real_data):
+    """A proxy scored at two inputs gets one comparison row per input, each agreement on its own rows."""
+    from zcbench.analysis.reference import comparison_rows, suite_zero_frame
+    from zcbench.proxies import PROXIES
+
+    sz = suite_zero_frame(real_data, MICRO).dropna(subset=["ref_params"]).drop_duplicates("arch").head(12)
+    rng = np.random.default_rng(0)
+    rows = []
+    for settings, score in (("input=cifar10;batch=32x3x64x64", sz["ref_params"].to_numpy()),
+                            ("input=cifar10;batch=32x3x256x256", rng.normal(size=len(sz)))):
+        rows += [{"task": MICRO, "arch": a, "proxy": "params", "seed": 0, "score": float(v), "seconds": 0.1,
+                  "accuracy": float(acc), "error": "", "settings": settings,
+                  "proxy_version": PROXIES.get("params").version}
+                 for a, v, acc in zip(sz["arch"], score, sz["accuracy"])]
+    table = comparison_rows(pd.DataFrame(rows), real_data).set_index("input")
+    assert table.at["64 px, batch 32", "agreement_with_suite_zero_scores"] == pytest.approx(1.0)
+    assert abs(table.at["256 px, batch 32", "agreement_with_suite_zero_scores"]) < 0.9
+    assert (table["agreement_n"] == 12).all()

@@ -74,7 +74,10 @@ def suite_zero_spearman(data_root: Path, task: str, proxy: str) -> tuple[float, 
 
 
 def score_agreement(data_root: Path, task: str, proxy: str, ours: pd.DataFrame) -> tuple[float, int] | None:
-    """Spearman between our score and Suite-Zero's stored score on the archs both scored."""
+    """Spearman between our score and Suite-Zero's stored score on the archs both scored.
+
+    `ours` should hold one settings of the proxy (one row per arch): rows of several inputs of the
+    same arch would be merged side by side."""
     frame = suite_zero_frame(data_root, task)
     column = f"ref_{proxy}"
     if column not in frame:
@@ -93,19 +96,33 @@ def suite_zero_archs(data_root: Path, task: str) -> list[str]:
     return list(suite_zero_frame(data_root, task)["arch"])
 
 
+def _input(settings: str) -> str:
+    """'64 px, batch 32' for a row's settings; '' when they name no image batch."""
+    from ..protocol import settings_input
+
+    given = settings_input(settings)
+    return f"{given[0]} px, batch {given[1]}" if given else ""
+
+
 def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:
-    """Per (task, proxy, seed) of a score file: our rho, the references, and the differences."""
-    frame = load_scores(scores_path)
+    """Per (task, proxy, seed, input) of a score file: our rho, the references, and the differences."""
+    return comparison_rows(load_scores(scores_path), data_root)
+
+
+def comparison_rows(frame: pd.DataFrame, data_root: Path) -> pd.DataFrame:
+    """comparison_table of a load_scores()-style frame."""
     rows = []
     for row in correlation_table(frame).itertuples(index=False):
         if row.task not in NASLIB_NAMES:
             continue
         pub = published_spearman(data_root, row.task, row.proxy)
         sz = suite_zero_spearman(data_root, row.task, row.proxy)
-        agree = score_agreement(data_root, row.task, row.proxy, frame[frame["seed"] == row.seed])
+        agree = score_agreement(data_root, row.task, row.proxy,
+                                frame[(frame["seed"] == row.seed) & (frame["settings"] == row.settings)])
         reference = pub[0] if pub else (sz[0] if sz else np.nan)
         rows.append({
-            "task": row.task, "proxy": row.proxy, "seed": row.seed, "n_archs": row.n_archs,
+            "task": row.task, "proxy": row.proxy, "seed": row.seed, "input": _input(row.settings),
+            "n_archs": row.n_archs,
             "n_failed": row.n_failed, "spearman": row.spearman, "kendall": row.kendall,
             "spearman_failed_last": row.spearman_failed_last,
             "ref_correlation_runs": pub[0] if pub else np.nan,
@@ -120,6 +137,7 @@ def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:
 def comparison_page(scores_path: Path, data_root: Path) -> str:
     """The markdown page of comparison_table: our correlations beside Suite-Zero's, columns explained."""
     return ("# zcbench vs NAS-Bench-Suite-Zero\n\n"
+            "input: the image side and batch our row was scored at (a proxy scored at several has a row for each). "
             "spearman: ours, over the sampled archs (n_archs). ref_correlation_runs: mean Spearman of NASLib's "
             "published correlation runs (200 archs x 5 seeds). ref_suite_zero_scores: Spearman of the scores "
             "stored in Suite-Zero's JSON (~725 archs), used where the first is absent. spearman leaves failed archs "
