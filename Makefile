@@ -15,7 +15,7 @@ space := $(empty) $(empty)
 join_commas = $(subst $(space),$(comma),$(strip $(1)))
 SWEEP = -m hydra/launcher=$(LAUNCHER) $(if $(filter 1,$(SHARDS)),,'shard=$(call join_commas,$(foreach i,$(shell seq 0 $$(($(SHARDS) - 1))),$(i)/$(SHARDS)))')
 
-.PHONY: vit-lswag table3-lswag protocol protocol-calibrate protocol-check install test test-slow bench bench-quick task-coverage task-scores task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
+.PHONY: vit-lswag table3-lswag protocol protocol-calibrate protocol-check install test test-slow bench bench-quick task-coverage task-scores tnb-campaign task-table validate-proxies validate-nb201 validate-nb101 validate-nb301 lswag-ablation leaderboard paper-tables vit-results vit-mini-benchmark clean
 
 install:  ## torch pinned to the CPU build on disk; a GPU cluster installs its own torch first
 	$(PYTHON) -m pip install torch==2.13.0
@@ -70,6 +70,22 @@ task-scores:  ## proxy=all on TASK_ARCHS archs of each of SCORE_TASKS (into resu
 	$(if $(filter tnb101_%,$(SCORE_TASKS)),$(PYTHON) -m zcbench $(SWEEP) proxy=all \
 	  task=$(call join_commas,$(filter tnb101_%,$(SCORE_TASKS))) task.image_size=$(TNB_SIZE) \
 	  n_archs=$(TASK_ARCHS) 'out_dir=results/cache/$${task.name}' hydra.sweep.dir=runs/task_scores/tnb progress=false)
+
+# The TNB campaign behind the leaderboard: 200 archs of every TNB task, each proxy at the input results/protocol.md
+# validated for it (protocol=cheap: 64 or 128 px where it ranks like 256 px, else 256 px), every proxy but the three
+# whose 256 px input costs most on a CPU core (ntk, grasp, plain: ~3 min per macro arch together, ~65% of proxy=all
+# there). About 20 s per micro arch and 45 s per macro arch on one core; resumable, LAUNCHER/SHARDS as above.
+# On a GPU or cluster: TNB_CAMPAIGN_PROXIES=all.
+TNB_CAMPAIGN_TASKS ?= $(foreach s,micro macro,$(addprefix tnb101_$(s)_,class_object class_scene room_layout \
+  autoencoder jigsaw normal segmentsemantic))
+TNB_CAMPAIGN_CHEAP = params flops l2_norm grad_norm snip fisher synflow nwot swap swap_reg jacov epe_nas zico zen meco \
+  linear_regions az_expressivity az_progressivity az_trainability az_complexity gradsign lswag lswag_lambda lswag_psi
+TNB_CAMPAIGN_PROXIES ?= [$(call join_commas,$(TNB_CAMPAIGN_CHEAP))]
+TNB_CAMPAIGN_ARCHS ?= 200
+tnb-campaign:  ## the TNB tasks' proxies at their validated inputs on TNB_CAMPAIGN_ARCHS archs each (hours per task on a CPU)
+	$(PYTHON) -m zcbench $(SWEEP) 'proxy=$(TNB_CAMPAIGN_PROXIES)' task=$(call join_commas,$(TNB_CAMPAIGN_TASKS)) \
+	  n_archs=$(TNB_CAMPAIGN_ARCHS) 'out_dir=results/cache/$${task.name}' hydra.sweep.dir=runs/tnb_campaign \
+	  write_table=false progress=false
 
 task-table:  ## every proxy x the 19 CNN tasks vs Suite-Zero, from the caches: results/task_table.md/.csv
 	$(PYTHON) -m zcbench.cli.task_table out=results/task_table.md \
