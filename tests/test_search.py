@@ -145,8 +145,50 @@ def test_search_through_the_cache_writes_its_tables_and_a_rerun_scores_nothing(t
         run_search(compose([*cfg_args, "compute=false"]))
 
 
+def test_rows_of_a_proxy_that_reads_no_batch_are_read_at_any_batch(tmp_path, real_data):
+    """params scored at batch 16 (as the ViT runs score the data-free proxies) serves a search at
+    batch 64 without computing; nwot, which reads the batch, does not match across batches."""
+    from zcbench.harness import score_relevant_settings
+    from zcbench.search.config import compose
+    from zcbench.search.driver import run_search
+
+    assert score_relevant_settings("input=c;batch=16x3x32x32;k=1", "none") == "input=c;batch=*;k=1"
+    assert score_relevant_settings("input=c;batch=16x3x32x32;k=1", "shape") == "input=c;batch=*x3x32x32;k=1"
+    assert score_relevant_settings("input=c;batch=16x3x32x32;k=1", "data") == "input=c;batch=16x3x32x32;k=1"
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(all_archs()[:: 4000]) + "\n")  # 4 archs
+    base = ["task=nb201_cifar10", "strategy=best_of_n", "budget=4", "n_runs=1", f"pool={pool}",
+            f"data_root={real_data}", "plot=false"]
+    first = tmp_path / "b16"
+    run_search(compose([*base, "fitness=params", "batch_size=16", f"out_dir={first}", "reuse=[]"]))
+    again = [*base, f"out_dir={tmp_path / 'b64'}", f"reuse=[{first / 'scores.h5'}]", "compute=false"]
+    assert run_search(compose([*again, "fitness=params"])).found["computed"].tolist() == [0]
+    with pytest.raises(ZcbenchError, match="compute=false"):
+        run_search(compose([*again, "fitness=synflow"]))  # never scored
+
+
+def test_a_search_scores_each_proxy_at_its_protocol_input(tmp_path, real_data):
+    """TNB micro: nwot ranks at 64 px like at the paper's 256 px (results/protocol.md), so under the
+    default protocol=cheap a search scores it there, in the rows `python -m zcbench` writes."""
+    from zcbench.cache import load_scores
+    from zcbench.search.config import compose
+    from zcbench.search.driver import run_search
+
+    space = get_space("tnb101_micro")
+    pool = tmp_path / "pool.txt"
+    pool.write_text("64-41414-3_01_103\n64-41414-3_11_311\n")
+    assert all(space.canonical(a) == a for a in pool.read_text().split())
+    run_search(compose(["task=tnb101_micro_class_object", "strategy=best_of_n", "fitness=nwot", "budget=2",
+                        "n_runs=1", f"pool={pool}", f"data_root={real_data}", "plot=false", "reuse=[]",
+                        f"out_dir={tmp_path / 'out'}"]))
+    rows = load_scores(tmp_path / "out" / "scores.h5")
+    assert set(rows["proxy"]) == {"nwot"} and len(rows) == 2
+    assert rows["settings"].str.contains("batch=32x3x64x64;").all()
+
+
 @pytest.mark.parametrize("arg, named", [("strategy=annealing", "unknown strategy 'annealing'"),
                                         ("fitness=nwotx", "unknown fitness 'nwotx'"),
+                                        ("protocol=fast", "protocol='fast' is not valid"),
                                         ("budget=0", "budget=0 is not valid")])
 def test_bad_names_give_one_line_and_a_non_zero_exit(arg, named, real_data, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "zcbench.search", arg, f"out_dir={tmp_path}"],

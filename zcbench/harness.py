@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import sys
 import dataclasses
 from dataclasses import dataclass
@@ -187,6 +188,17 @@ def settings_key(batch: Batch, options: Mapping[str, Any],
     parts += [f"space.{k}={v}" for k, v in sorted((space_options or {}).items())]
     parts += [f"{k}={options[k]}" for k in sorted(options)]
     return ";".join(parts)
+
+
+def score_relevant_settings(settings: str, reads: str) -> str:
+    """`settings` less what cannot change the score of a proxy whose Needs.inputs is `reads`: the
+    batch (samples and image side) for "none" (params), the number of samples for "shape" (FLOPs,
+    synflow: one input of that size). Rows whose relevant settings agree hold the same score."""
+    if reads == "none":
+        return re.sub(r"(^|;)batch=[^;]*", r"\1batch=*", settings)
+    if reads == "shape":
+        return re.sub(r"(^|;)batch=\d+x", r"\1batch=*x", settings)
+    return settings
 
 
 def pick_device(name: str) -> torch.device:

@@ -59,17 +59,30 @@ def cheaper_inputs(space: str, path: str | Path = DERIVED) -> tuple[tuple[int, i
 def input_groups(space: str, image_size: int | None, batch_size: int, proxies: Sequence[str],
                  protocol: str = "cheap", path: str | Path = DERIVED) -> list[InputGroup]:
     """The run's proxies grouped by the input each is scored on, the run's own input first."""
-    if protocol not in PROTOCOLS:
-        raise ZcbenchError(f"protocol={protocol!r}; valid values: {', '.join(PROTOCOLS)}")
+    _check(protocol)
+    own = (image_size, batch_size)
+    by_input: dict[tuple[int | None, int], list[str]] = {own: []} if not proxies else {}
+    for name in proxies:
+        by_input.setdefault(proxy_input(space, image_size, batch_size, name, protocol, path), []).append(name)
+    groups = [InputGroup(size, batch, tuple(names)) for (size, batch), names in by_input.items()]
+    return sorted(groups, key=lambda g: (g.image_size, g.batch_size) != own)
+
+
+def proxy_input(space: str, image_size: int | None, batch_size: int, proxy: str, protocol: str = "cheap",
+                path: str | Path = DERIVED) -> tuple[int | None, int]:
+    """(image_size, batch_size) `proxy` is scored on in a run whose own input is the given one: under
+    protocol=cheap its calibrated cheaper input when the run's input is the paper's, else the run's."""
+    _check(protocol)
     reference, chosen = cheaper_inputs(space, path)
     own = (image_size, batch_size)
     if protocol == "paper" or reference is None or own != reference:
-        return [InputGroup(image_size, batch_size, tuple(proxies))]
-    by_input: dict[tuple[int | None, int], list[str]] = {}
-    for name in proxies:
-        by_input.setdefault(chosen.get(name, own), []).append(name)
-    groups = [InputGroup(size, batch, tuple(names)) for (size, batch), names in by_input.items()]
-    return sorted(groups, key=lambda g: (g.image_size, g.batch_size) != own)
+        return own
+    return chosen.get(proxy, own)
+
+
+def _check(protocol: str) -> None:
+    if protocol not in PROTOCOLS:
+        raise ZcbenchError(f"protocol={protocol!r}; valid values: {', '.join(PROTOCOLS)}")
 
 
 def describe(groups: Sequence[InputGroup], own: tuple[int | None, int]) -> list[str]:

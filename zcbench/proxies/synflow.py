@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..errors import BadOptionError
+from .base import Needs
 from .probe import Probe, scored_layers
 from .reduce import total
 from .registry import proxy
@@ -43,7 +44,7 @@ def bypass_saturating(net: nn.Module) -> nn.Module:
     return net
 
 
-@proxy("synflow", version="2", orientation="larger synaptic flow = more signal propagated = predicted better",
+@proxy("synflow", version="2", needs=Needs(inputs="shape"), orientation="larger synaptic flow = more signal propagated = predicted better",
        task_only=("saturating",))
 def synflow(probe: Probe, log: bool = True, layer_norm: str | None = None, saturating: str | None = None) -> float:
     """Sum over Conv2d/Linear weights of |w * dR/dw|, R = sum of outputs.

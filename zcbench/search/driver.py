@@ -11,6 +11,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from ..tasks.task import Task
 from ..cache import ScoreCache, read_h5
 from ..errors import BadOptionError, UnknownNameError, ZcbenchError
-from ..harness import prepare, read_arch_file
+from ..harness import Setup, prepare, read_arch_file
+from ..protocol import PROTOCOLS, proxy_input
 from . import STRATEGIES
 from .base import BudgetSpent, SearchRun
 from .domain import Domain, whole_space
@@ -47,10 +49,47 @@ def check_names(cfg: DictConfig) -> None:
         value = cfg.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise BadOptionError(f"{key}={value!r} is not valid; {key} must be a whole number >= {minimum}")
+    if str(cfg.get("protocol", "cheap")) not in PROTOCOLS:
+        raise BadOptionError(f"protocol={cfg.get('protocol')!r} is not valid; valid values: {', '.join(PROTOCOLS)}")
     limit = cfg.get("max_params")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
         raise BadOptionError(f"max_params={limit!r} is not valid; max_params must be null or a number of "
                              "millions > 0")
+
+
+def _prepare(cfg: DictConfig, given: tuple[int | None, int] | None, what: str) -> Setup:
+    """The harness's Setup of the search's task (one arch: the search picks its own), at the task's
+    input or at `given` (image_size, batch_size)."""
+    task = OmegaConf.to_container(cfg.task, resolve=False)
+    batch_size = cfg.get("batch_size")
+    if given is not None:
+        task["image_size"], batch_size = given
+    return prepare(OmegaConf.create({
+        "task": task, "data_root": cfg.get("data_root"),
+        "device": cfg.get("device", "cpu"), "batch_size": batch_size, "seed": int(cfg.score_seed),
+        "n_archs": 1, "archs": None, "exclude_archs": None, "checkpoint_every": 25, "retry_failed": False,
+        "progress": False}), what=what)
+
+
+def _input_setups(cfg: DictConfig, setup: Setup) -> Callable[[str], Setup]:
+    """Per proxy, the Setup of the input it is scored on: under protocol=cheap (the default, as in
+    `python -m zcbench`) its calibrated cheaper input (results/protocol.md), so a search reads and
+    writes the same cache rows as the main command; one Setup per distinct input, made on first use."""
+    protocol = str(cfg.get("protocol", "cheap"))
+    own = (setup.task.image_size, int(setup.batch.inputs.shape[0]))
+    made = {own: setup}
+
+    def input_setup(name: str) -> Setup:
+        given = proxy_input(setup.task.space, *own, name, protocol)
+        if given not in made:
+            made[given] = dataclasses.replace(
+                _prepare(cfg, given, f" (scoring seed; {name} and any proxy validated at this input)"),
+                computation=setup.computation)
+            print(f"[zcbench.search] protocol=cheap: {name} scored at {given[0]} px, batch {given[1]} (ranks like "
+                  f"the paper's {own[0]} px, batch {own[1]}: results/protocol.md; protocol=paper to score it there)")
+        return made[given]
+
+    return input_setup
 
 
 def run_search(cfg: DictConfig) -> SearchResult:
@@ -62,14 +101,11 @@ def run_search(cfg: DictConfig) -> SearchResult:
     budget, n_runs, seed = int(cfg.budget), int(cfg.n_runs), int(cfg.seed)
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    setup = prepare(OmegaConf.create({
-        "task": OmegaConf.to_container(cfg.task, resolve=True), "data_root": cfg.get("data_root"),
-        "device": cfg.get("device", "cpu"), "batch_size": cfg.get("batch_size"), "seed": int(cfg.score_seed),
-        "n_archs": 1, "archs": None, "exclude_archs": None, "checkpoint_every": 25, "retry_failed": False,
-        "progress": False}), what=" (the scoring seed of every search run)")
+    setup = _prepare(cfg, None, " (the scoring seed of every search run)")
     cache_path = Path(cfg.cache) if cfg.get("cache") else out_dir / "scores.h5"
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    scorer = Scorer(setup, ScoreCache(cache_path), allow_compute=bool(cfg.get("compute", True)))
+    scorer = Scorer(setup, ScoreCache(cache_path), allow_compute=bool(cfg.get("compute", True)),
+                    input_setup=_input_setups(cfg, setup))
     reuse = [Path(p) for p in (cfg.get("reuse") or []) if Path(p).exists() and Path(p).resolve() != cache_path.resolve()]
     truth = setup.truth[["arch", "accuracy"]]
     name = str(cfg.fitness)

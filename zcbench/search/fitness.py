@@ -20,7 +20,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from ..tasks.task import CONF_DIR
 from ..cache import ScoreCache, read_h5
 from ..ensembles import AZ_NAS_MEMBERS, ENSEMBLES, TE_NAS_MEMBERS, score_tables, split_archs
 from ..errors import UnknownNameError, ZcbenchError
-from ..harness import Setup, apply_task_options, sample_archs, score_arch, settings_key
+from ..harness import Setup, apply_task_options, sample_archs, score_arch, score_relevant_settings, settings_key
 from ..proxies import PROXIES
 from ..proxies.configs import config_options
 
@@ -56,6 +56,8 @@ class Scorer:
     cache: ScoreCache
     checkpoint_every: int = 25
     allow_compute: bool = True  # False: a score the caches lack is an error, never computed
+    #: the Setup (input batch) a proxy is scored on, e.g. its protocol=cheap input; None: `setup` for all
+    input_setup: Callable[[str], Setup] | None = None
     known: dict[tuple[str, str], tuple[float, float, str]] = field(default_factory=dict)
     computed: int = 0
     _options: dict[str, dict] = field(default_factory=dict)
@@ -69,9 +71,14 @@ class Scorer:
             return
         opts = apply_task_options({n: config_options(n) for n in new}, self.setup.task)
         for n in new:
+            setup = self.setup_for(n)
             self._options[n] = opts[n]
-            self._settings[n] = settings_key(self.setup.batch, opts[n], self.setup.task.space_options)
+            self._settings[n] = settings_key(setup.batch, opts[n], setup.task.space_options)
         self._load(self.cache.frame(), new)
+
+    def setup_for(self, name: str) -> Setup:
+        """The Setup (task at its input size, batch) that `name` is scored with."""
+        return self.input_setup(name) if self.input_setup is not None else self.setup
 
     def settings(self, name: str) -> str:
         return self._settings[name]
@@ -98,10 +105,15 @@ class Scorer:
             raise ZcbenchError(f"compute=false, and the caches hold no current {', '.join(missing)} score of "
                                f"{arch} (task {self.setup.task.name}, settings and proxy version as now)")
         if missing:
-            results = score_arch(self.setup, self.cache, arch, {p: self._options[p] for p in missing},
-                                 self._settings, {p: PROXIES.get(p).version for p in missing})
-            for p, (s, t, e) in results.items():
-                self.known[(p, arch)] = (float(s) if not e else math.nan, float(t), e)
+            by_input: dict[int, tuple[Setup, list[str]]] = {}
+            for p in missing:
+                setup = self.setup_for(p)
+                by_input.setdefault(id(setup), (setup, []))[1].append(p)
+            for setup, names in by_input.values():  # one network build per input
+                results = score_arch(setup, self.cache, arch, {p: self._options[p] for p in names},
+                                     self._settings, {p: PROXIES.get(p).version for p in names})
+                for p, (s, t, e) in results.items():
+                    self.known[(p, arch)] = (float(s) if not e else math.nan, float(t), e)
             self.computed += 1
             if self.computed % self.checkpoint_every == 0:
                 self.cache.checkpoint()
@@ -124,11 +136,17 @@ class Scorer:
         return pd.DataFrame(out)
 
     def _matching(self, frame: pd.DataFrame, proxies: Sequence[str]) -> pd.DataFrame:
+        """Rows of `proxies` at our task, seed, version and settings; for a proxy that reads no
+        batch (params) or only one input's size (flops, synflow), settings that differ only in what
+        it does not read match too (e.g. the data-free rows a ViT run scored at batch 16)."""
         version = {p: PROXIES.get(p).version for p in proxies}
+        reads = {p: PROXIES.get(p).needs.inputs for p in proxies}
         keep = ((frame["task"] == self.setup.task.name) & (frame["seed"] == self.setup.seed)
                 & frame["proxy"].isin(list(proxies)))
         rows = frame[keep]
-        ok = (rows["settings"] == rows["proxy"].map(self._settings)) & (rows["proxy_version"] == rows["proxy"].map(version))
+        wanted = {p: score_relevant_settings(self._settings[p], reads[p]) for p in proxies}
+        same = [score_relevant_settings(s, reads[p]) == wanted[p] for p, s in zip(rows["proxy"], rows["settings"])]
+        ok = pd.Series(same, index=rows.index, dtype=bool) & (rows["proxy_version"] == rows["proxy"].map(version))
         return rows[ok]
 
     def _load(self, frame: pd.DataFrame, proxies: Sequence[str]) -> None:

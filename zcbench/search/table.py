@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..cache import load_scores
-from ..ensembles import split_archs
+from ..ensembles import score_tables, split_archs
 from ..errors import ZcbenchError
 from .fitness import BASELINES, FIXED_MEMBERS
 from .proxy_tail import sample_tail, visited_tail
@@ -50,6 +50,7 @@ class Block:
 
 
 FREE_FITNESS = ["nwot", "synflow", "meco", "lswag", "az_nas", "te_nas", "libra", "random", "oracle"]
+VIT_FITNESS = ["nwot", "synflow", "meco", "lswag", "libra", "random", "oracle"]  # AZ-NAS and TE-NAS: CNN-only members
 NB201 = ["nb201_cifar10", "nb201_cifar100", "nb201_imagenet16_120"]
 GRID = [
     Block("nb201_cifar10", ["nwot"], [("best_of_n", 100)], 5, computed=True),
@@ -64,7 +65,7 @@ GRID = [
             overrides=TNB_SMALL) for t in ("tnb101_micro_class_scene", "tnb101_macro_class_scene")],
     *[Block(t, FREE_FITNESS, [("best_of_n", 10)], 10, cached=f"results/cache/{t}/scores.h5")
       for t in ("nb101_cifar10", "nb301_cifar10")],
-    *[Block(f"ood_autoformer_{s}_imagenet", ["synflow", "swap_reg", "random", "oracle"],
+    *[Block(f"ood_autoformer_{s}_imagenet", VIT_FITNESS,
             [("best_of_n", 10), ("evolution", 25)], 10, cached=f"results/vit/scores/ood_autoformer_{s}_imagenet/scores.h5")
       for s in ("t", "s", "b")],
 ]
@@ -81,9 +82,12 @@ def members(fitness: str) -> list[str]:
 
 
 def pool_file(block: Block) -> tuple[Path, int]:
-    """The evaluation half of the cached archs (written once), and how many archs the cache holds."""
+    """The evaluation half of the cached archs, and how many archs that halves: the archs of the
+    task's leaderboard table (score_tables: every kept proxy scored them, at validated inputs), so a
+    proxy cached on a few more archs than the others does not widen the pool past them."""
     frame = load_scores(block.cached)
-    archs = sorted(set(frame.loc[frame["accuracy"].notna(), "arch"]))
+    table = score_tables(frame).get((block.task, 0))
+    archs = sorted(table.scores.index) if table is not None else []
     path = OUT / "pools" / f"{block.task}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     tune, held = split_archs(archs)
