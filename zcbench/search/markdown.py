@@ -217,9 +217,9 @@ def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out
     pool = table[table["where"] == "pool"]
     if len(pool):
         lines += ["## Inside the scored pools (every cached proxy and ensemble is free)", "",
-                  "The pool is the evaluation half (ensembles.split_archs) of the archs the committed caches hold "
-                  "(NB201: 1,000 per task, TNB/NB101/NB301: 100, OoD-ViT-NAS: ~100); LIBRA chose its members on the "
-                  "other half. Best-of-N and evolution see the same archs; evolution's mutations are projected onto "
+                  "The pool is the evaluation half (ensembles.split_archs) of the archs of the task's leaderboard "
+                  "table (every kept proxy scored them, at inputs the protocol validated; the heading gives the "
+                  "count); LIBRA chose its members on the other half. Best-of-N and evolution see the same archs; evolution's mutations are projected onto "
                   "the pool (nearest member by Hamming distance over the choice vector). NB101 and NB301 have no "
                   "choice vector here, so only best-of-N runs there.", ""]
         for task in pool["task"].unique():
@@ -248,6 +248,9 @@ def write_report(table: pd.DataFrame, plots: Mapping[tuple[str, str], Path], out
               "- LIBRA chooses z1, z2, z3 (docs/method.md#libra-nas) on a tuning sample with ground truth; the search never visits "
               "those archs. In the pools it is the other half of the cached archs; in the whole space, the tuning "
               "half of the harness's 1,000-arch seed-0 sample (`tune_archs`, `tune_file`).",
+              "- Inputs: each proxy is scored at the input `python -m zcbench` uses for it (protocol=cheap: its "
+              "validated cheaper input, results/protocol.md), so searches and the campaign share rows; params, flops "
+              "and synflow, which read no batch or one input's size only, match rows of any batch count.",
               "- Evolution: regularized evolution (population 10, tournament 3, one edge/op changed per mutation, "
               "as NB201's REA). In a pool, a mutated child outside the pool is replaced by the nearest pool member "
               "(Hamming distance over the choice vector, ties at random; the parent excluded).",
