@@ -54,7 +54,7 @@ VIT_FITNESS = ["nwot", "synflow", "meco", "lswag", "libra", "random", "oracle"] 
 NB201 = ["nb201_cifar10", "nb201_cifar100", "nb201_imagenet16_120"]
 GRID = [
     Block("nb201_cifar10", ["nwot"], [("best_of_n", 100)], 5, computed=True),
-    Block("nb201_cifar10", ["nwot"], [("evolution", 200)], 3, computed=True),
+    Block("nb201_cifar10", ["nwot"], [("best_of_n", 200), ("evolution", 200)], 10, computed=True),
     *[Block(t, ["synflow"], [("best_of_n", 100), ("evolution", 100), ("pruning", 100)], 10, computed=True)
       for t in NB201],
     *[Block(t, ["random", "oracle"], [("best_of_n", 100), ("best_of_n", 1000), ("evolution", 100), ("pruning", 100)], 10)
