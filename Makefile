@@ -71,7 +71,9 @@ task-scores:  ## proxy=all on TASK_ARCHS archs of each of SCORE_TASKS (into resu
 	  task=$(call join_commas,$(filter tnb101_%,$(SCORE_TASKS))) task.image_size=$(TNB_SIZE) \
 	  n_archs=$(TASK_ARCHS) 'out_dir=results/cache/$${task.name}' hydra.sweep.dir=runs/task_scores/tnb progress=false)
 
-# The TNB campaign behind the leaderboard: 200 archs of every TNB task, each proxy at the input results/protocol.md
+# The TNB campaign behind the leaderboard: each task's L-SWAG window (as table3-lswag: 30 networks at 64 px, the
+# spike criterion; a task that has one resumes from results/layer_selection/), then 200 archs of every TNB task,
+# each proxy at the input results/protocol.md
 # validated for it (protocol=cheap: 64 or 128 px where it ranks like 256 px, else 256 px), every proxy but the three
 # whose 256 px input costs most on a CPU core (ntk, grasp, plain: ~3 min per macro arch together, ~65% of proxy=all
 # there). About 20 s per micro arch and 45 s per macro arch on one core; resumable, LAUNCHER/SHARDS as above.
@@ -82,7 +84,10 @@ TNB_CAMPAIGN_CHEAP = params flops l2_norm grad_norm snip fisher synflow nwot swa
   linear_regions az_expressivity az_progressivity az_trainability az_complexity gradsign lswag lswag_lambda lswag_psi
 TNB_CAMPAIGN_PROXIES ?= [$(call join_commas,$(TNB_CAMPAIGN_CHEAP))]
 TNB_CAMPAIGN_ARCHS ?= 200
-tnb-campaign:  ## the TNB tasks' proxies at their validated inputs on TNB_CAMPAIGN_ARCHS archs each (hours per task on a CPU)
+tnb-campaign:  ## each TNB task's L-SWAG window, then its proxies at their validated inputs on TNB_CAMPAIGN_ARCHS archs (hours per task on a CPU)
+	for t in $(TNB_CAMPAIGN_TASKS); do \
+	  $(PYTHON) -m zcbench.cli.select_layers task=$$t task.image_size=64 n_archs=30 write=true progress=false || exit 1; \
+	done
 	$(PYTHON) -m zcbench $(SWEEP) 'proxy=$(TNB_CAMPAIGN_PROXIES)' task=$(call join_commas,$(TNB_CAMPAIGN_TASKS)) \
 	  n_archs=$(TNB_CAMPAIGN_ARCHS) 'out_dir=results/cache/$${task.name}' hydra.sweep.dir=runs/tnb_campaign \
 	  write_table=false progress=false
