@@ -301,7 +301,7 @@ def test_rows_at_the_paper_input_replace_an_unvalidated_cheaper_input_and_the_re
     (64 px ranked differently in the calibration), nwot may be scored at 64 px."""
     rng = np.random.default_rng(3)
     acc = rng.normal(70, 5, size=120)
-    px64, px256 = "input=x;batch=32x3x64x64", "input=x;batch=32x3x256x256"
+    px64, px256 = "input=x;batch=32x3x64x64;samples=1", "input=x;batch=32x3x256x256;samples=1"  # meco's options
     cheap = _frame({"meco": rng.normal(size=120), "nwot": acc + rng.normal(0, 3, size=120)}, acc,
                    task="tnb101_micro_class_object", settings={"meco": px64, "nwot": px64})
     rows = leaderboard_rows(cheap, [], n_boot=0).set_index("method")
@@ -333,3 +333,23 @@ def test_rows_at_an_unvalidated_input_never_shrink_the_validated_rows_archs():
                                              "on 80 of the 120 archs")
     table = score_tables(full)[("tnb101_micro_class_object", 0)]
     assert table.proxies == ["meco", "nwot"] and len(table.scores) == 120
+
+
+def test_rows_with_the_options_a_run_uses_now_replace_older_options():
+    """An L-SWAG window chosen after a task was scored: the rescoring with it is ranked once it covers
+    most archs, though the window-less rows cover more."""
+    from zcbench.ensembles.table import widest_settings
+    from zcbench.harness import current_options
+
+    task = "tnb101_micro_jigsaw"
+    now = current_options(task, "lswag")
+    assert "window_lo=None" not in now
+    stale = "input=x;batch=32x3x64x64;" + now.replace(
+        now[now.index("window_hi="):], "window_hi=None;window_lo=None")
+    fresh = "input=x;batch=32x3x64x64;" + now
+    rng = np.random.default_rng(5)
+    acc = rng.normal(70, 5, size=120)
+    old = _frame({"lswag": rng.normal(size=120)}, acc, task=task, settings={"lswag": stale})
+    new = _frame({"lswag": acc}, acc, task=task, settings={"lswag": fresh}).iloc[:80]
+    assert widest_settings(pd.concat([old, new]), task) == {"lswag": fresh}
+    assert widest_settings(pd.concat([old, new.iloc[:50]]), task) == {"lswag": stale}  # under half: not yet

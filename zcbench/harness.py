@@ -6,6 +6,7 @@ import random
 import re
 import sys
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -188,6 +189,29 @@ def settings_key(batch: Batch, options: Mapping[str, Any],
     parts += [f"space.{k}={v}" for k, v in sorted((space_options or {}).items())]
     parts += [f"{k}={options[k]}" for k in sorted(options)]
     return ";".join(parts)
+
+
+def settings_options(settings: str) -> str:
+    """The proxy-options part of a settings_key (what follows the input, batch and space options)."""
+    return ";".join(part for part in settings.split(";") if part and not part.startswith(("input=", "batch=", "space.")))
+
+
+def current_options(task: str, proxy: str) -> str | None:
+    """The options part of the settings `python -m zcbench proxy=<proxy> task=<task>` writes now (the
+    proxy's packaged options, the task's generated ones such as its L-SWAG window filled in); None
+    for a task or proxy without a config."""
+    return _current_options(task, proxy)
+
+
+@functools.lru_cache(maxsize=None)
+def _current_options(task: str, proxy: str) -> str | None:
+    from .tasks.task import load_task
+
+    try:
+        options = apply_task_options({proxy: config_options(proxy)}, load_task(task))[proxy]
+    except ZcbenchError:
+        return None
+    return ";".join(f"{k}={options[k]}" for k in sorted(options))
 
 
 def score_relevant_settings(settings: str, reads: str) -> str:

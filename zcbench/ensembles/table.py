@@ -92,18 +92,22 @@ def widest_settings(frame: pd.DataFrame, task: str | None = None, min_coverage: 
     """Per proxy, the settings string under which it scored the most distinct archs (ties: the first).
 
     With `task`, settings at an input the protocol validated for the proxy (zcbench.protocol:
-    the paper's input or its calibrated cheaper one) come first when they cover at least
-    `min_coverage` of the widest one's archs: a rescoring at the paper input replaces the
-    rows of an input shown not to rank the same as soon as it covers most archs.
+    the paper's input or its calibrated cheaper one) and with the options a run would use now
+    (e.g. the task's current L-SWAG window) come first when they cover at least `min_coverage`
+    of the widest one's archs: a rescoring at the paper input, or with a newly chosen window,
+    replaces the older rows as soon as it covers most archs.
     """
+    from ..harness import current_options, settings_options
     from ..protocol import unvalidated_input
 
     chosen = {}
     for proxy, rows in frame.groupby("proxy", sort=True):
         counts = rows.groupby("settings")["arch"].nunique().sort_values(ascending=False, kind="stable")
         if task is not None:
+            now = current_options(task, str(proxy))
             valid = [s for s, n in counts.items()
-                     if n >= min_coverage * counts.iloc[0] and not unvalidated_input(task, str(proxy), str(s))]
+                     if n >= min_coverage * counts.iloc[0] and not unvalidated_input(task, str(proxy), str(s))
+                     and now in (None, settings_options(str(s)))]
             if valid:
                 chosen[proxy] = valid[0]
                 continue
