@@ -99,8 +99,8 @@ def _strategy_row(table: pd.DataFrame, task: str, strategy: str, fitness: str) -
 
 
 def _vs(a: pd.Series, b: pd.Series) -> str:
-    return (f"{a['mean_accuracy']:.2f} at N={int(a['budget'])} vs {b['mean_accuracy']:.2f} at N={int(b['budget'])}, "
-            f"{int(a['n_runs'])} and {int(b['n_runs'])} runs")
+    return (f"{a['mean_accuracy']:.2f} +- {a['std_accuracy']:.2f} at N={int(a['budget'])} vs {b['mean_accuracy']:.2f} "
+            f"+- {b['std_accuracy']:.2f} at N={int(b['budget'])}, {int(a['n_runs'])} and {int(b['n_runs'])} runs")
 
 
 def _tail_section(tail: pd.DataFrame, table: pd.DataFrame) -> list[str]:
