@@ -29,7 +29,6 @@ from .report import mean_curve, plot_curves
 
 OUT = Path("results/search")
 POOL_CACHE = Path("runs/search_pools")  # pool searches only copy committed rows: their cache is scratch
-TNB_SMALL = ["task.image_size=64"]  # the TNB caches were scored at 64 px (Makefile task-scores)
 
 
 @dataclass
@@ -61,8 +60,8 @@ GRID = [
       for t in NB201],
     *[Block(t, FREE_FITNESS, [("best_of_n", 10), ("best_of_n", 100), ("evolution", 100)], 10,
             cached=f"results/cache/{t}/scores.h5") for t in NB201],
-    *[Block(t, FREE_FITNESS, [("best_of_n", 10), ("evolution", 25)], 10, cached=f"results/cache/{t}/scores.h5",
-            overrides=TNB_SMALL) for t in ("tnb101_micro_class_scene", "tnb101_macro_class_scene")],
+    *[Block(t, FREE_FITNESS, [("best_of_n", 10), ("evolution", 25)], 10, cached=f"results/cache/{t}/scores.h5")
+      for t in ("tnb101_micro_class_scene", "tnb101_macro_class_scene")],
     *[Block(t, FREE_FITNESS, [("best_of_n", 10)], 10, cached=f"results/cache/{t}/scores.h5")
       for t in ("nb101_cifar10", "nb301_cifar10")],
     *[Block(f"ood_autoformer_{s}_imagenet", VIT_FITNESS,
@@ -105,7 +104,7 @@ def covered(block: Block, fitness: str, pool: Path) -> bool:
     if not need:
         return True
     frame = load_scores(block.cached)
-    archs = set(pool.read_text().split())
+    archs = set(pool.read_text().splitlines()) - {""}  # one arch per line (NB301's strings hold spaces)
     for proxy in need:
         rows = frame[(frame["proxy"] == proxy) & (frame["proxy_version"] == PROXIES.get(proxy).version)]
         if not archs <= set(rows["arch"]):
