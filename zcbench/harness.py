@@ -187,8 +187,12 @@ def settings_key(batch: Batch, options: Mapping[str, Any],
     shape = "x".join(str(s) for s in batch.inputs.shape)
     parts = [f"input={batch.dataset}", f"batch={shape}"]
     parts += [f"space.{k}={v}" for k, v in sorted((space_options or {}).items())]
-    parts += [f"{k}={options[k]}" for k in sorted(options)]
-    return ";".join(parts)
+    return ";".join(parts + ([options_key(options)] if options else []))
+
+
+def options_key(options: Mapping[str, Any]) -> str:
+    """A proxy's options as they appear in its settings_key."""
+    return ";".join(f"{k}={options[k]}" for k in sorted(options))
 
 
 def settings_options(settings: str) -> str:
@@ -196,22 +200,18 @@ def settings_options(settings: str) -> str:
     return ";".join(part for part in settings.split(";") if part and not part.startswith(("input=", "batch=", "space.")))
 
 
+@functools.lru_cache(maxsize=None)
 def current_options(task: str, proxy: str) -> str | None:
     """The options part of the settings `python -m zcbench proxy=<proxy> task=<task>` writes now (the
     proxy's packaged options, the task's generated ones such as its L-SWAG window filled in); None
     for a task or proxy without a config."""
-    return _current_options(task, proxy)
-
-
-@functools.lru_cache(maxsize=None)
-def _current_options(task: str, proxy: str) -> str | None:
     from .tasks.task import load_task
 
     try:
         options = apply_task_options({proxy: config_options(proxy)}, load_task(task))[proxy]
     except ZcbenchError:
         return None
-    return ";".join(f"{k}={options[k]}" for k in sorted(options))
+    return options_key(options)
 
 
 def score_relevant_settings(settings: str, reads: str) -> str:

@@ -110,6 +110,12 @@ def settings_input(settings: str) -> tuple[int, int] | None:
     return None
 
 
+def input_label(settings: str) -> str:
+    """'64 px, batch 32' for a cache row's settings; '' when they name no image batch."""
+    given = settings_input(settings)
+    return f"{given[0]} px, batch {given[1]}" if given else ""
+
+
 @lru_cache(maxsize=None)
 def task_space(task: str) -> str | None:
     """The search space zcbench/conf/task/<task>.yaml names; None for an unknown task."""

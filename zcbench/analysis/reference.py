@@ -20,6 +20,7 @@ from scipy import stats
 from ..tasks import read_ground_truth
 from ..tasks.task import load_task
 from ..cache import load_scores
+from ..protocol import input_label
 from ..spaces import get_space
 from .stats import correlation_table
 from .tables import to_markdown
@@ -96,14 +97,6 @@ def suite_zero_archs(data_root: Path, task: str) -> list[str]:
     return list(suite_zero_frame(data_root, task)["arch"])
 
 
-def _input(settings: str) -> str:
-    """'64 px, batch 32' for a row's settings; '' when they name no image batch."""
-    from ..protocol import settings_input
-
-    given = settings_input(settings)
-    return f"{given[0]} px, batch {given[1]}" if given else ""
-
-
 def comparison_table(scores_path: Path, data_root: Path) -> pd.DataFrame:
     """Per (task, proxy, seed, input) of a score file: our rho, the references, and the differences."""
     return comparison_rows(load_scores(scores_path), data_root)
@@ -121,7 +114,7 @@ def comparison_rows(frame: pd.DataFrame, data_root: Path) -> pd.DataFrame:
                                 frame[(frame["seed"] == row.seed) & (frame["settings"] == row.settings)])
         reference = pub[0] if pub else (sz[0] if sz else np.nan)
         rows.append({
-            "task": row.task, "proxy": row.proxy, "seed": row.seed, "input": _input(row.settings),
+            "task": row.task, "proxy": row.proxy, "seed": row.seed, "input": input_label(row.settings),
             "n_archs": row.n_archs,
             "n_failed": row.n_failed, "spearman": row.spearman, "kendall": row.kendall,
             "spearman_failed_last": row.spearman_failed_last,

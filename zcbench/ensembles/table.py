@@ -161,7 +161,7 @@ def _off_input_shrinking(task: str, g: pd.DataFrame, settings: dict[str, str]) -
     """Proxies read at an input the protocol did not validate that lack some of the archs every
     validated proxy has: left out with the reason, so that rows shown not to rank like the paper's
     input never cost the validated rows their archs (they stay while they cover those archs)."""
-    from ..protocol import settings_input, unvalidated_input
+    from ..protocol import input_label, unvalidated_input
 
     archs = g.groupby("proxy")["arch"].agg(set)
     off = {p for p in archs.index if unvalidated_input(task, str(p), settings[p])}
@@ -169,11 +169,7 @@ def _off_input_shrinking(task: str, g: pd.DataFrame, settings: dict[str, str]) -
     if not off or not validated:
         return {}
     shared = set.intersection(*validated)
-    def at(p: str) -> str:
-        size, batch = settings_input(settings[p])
-        return f"{size} px, batch {batch}"
-
-    return {p: (f"scored only at an input not validated for it ({at(p)}) on "
+    return {p: (f"scored only at an input not validated for it ({input_label(settings[p])}) on "
                 f"{len(archs[p] & shared)} of the {len(shared)} archs the validated proxies share; "
                 "left out rather than shrink their evaluation")
             for p in sorted(off) if not shared <= archs[p]}
